@@ -1,0 +1,27 @@
+'use strict';
+// An in-process MQTT broker (aedes) for `npm start` and the tests when no MQTT_URL is given.
+const net = require('node:net');
+const { Aedes } = require('aedes');
+
+/** Starts a broker on `port` (0: any free port); resolves to { url, port, close }. */
+async function startEmbeddedBroker(port = 0, host = '127.0.0.1') {
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const actualPort = server.address().port;
+  return {
+    url: `mqtt://${host}:${actualPort}`,
+    port: actualPort,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => broker.close(() => resolve()));
+        // Clients still connected keep the server open: end them.
+        for (const client of Object.values(broker.clients)) client.close();
+      }),
+  };
+}
+
+module.exports = { startEmbeddedBroker };

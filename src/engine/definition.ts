@@ -1,0 +1,263 @@
+import { ChartError, messageOf } from './errors';
+import { findUnsafeJson, isPlainObject, JsonObject } from './json';
+
+/** Names of the implementations a machine may reference (the code itself is bound later). */
+export interface ImplementationNames {
+  actions: ReadonlySet<string>;
+  guards: ReadonlySet<string>;
+  delays: ReadonlySet<string>;
+}
+
+export const NO_IMPLEMENTATIONS: ImplementationNames = {
+  actions: new Set(),
+  guards: new Set(),
+  delays: new Set(),
+};
+
+/** A machine id is published as a topic level (`value/{machine id}`) and referenced as `#id`. */
+const MACHINE_ID = /^[A-Za-z0-9_\-:]{1,128}$/;
+const STATE_TYPES = new Set(['atomic', 'compound', 'parallel', 'final', 'history']);
+const TRANSITION_KEYS = ['on', 'after', 'always', 'onDone'] as const;
+
+interface StateInfo {
+  /** Path below the root, joined with dots; '' for the root. */
+  path: string;
+  config: JsonObject;
+  parent?: StateInfo;
+  children: Map<string, StateInfo>;
+}
+
+/**
+ * Parses and checks a machine definition (JSON text or object) the way a person needs it: every
+ * problem named with the state and event it sits in, no stack traces. XState checks less at
+ * `createMachine` (it names only the first id of a bad target) and lets an unknown named delay fire
+ * at once, so the checks that matter are made here first.
+ */
+export function parseDefinition(source: unknown, names: ImplementationNames = NO_IMPLEMENTATIONS): JsonObject {
+  let definition: unknown = source;
+  if (typeof source === 'string') {
+    if (source.trim() === '') throw new ChartError('definition_invalid', 'The machine definition is empty.');
+    try {
+      definition = JSON.parse(source);
+    } catch (err) {
+      throw new ChartError('definition_invalid', `The machine definition is not valid JSON: ${messageOf(err)}`);
+    }
+  }
+  if (!isPlainObject(definition)) {
+    throw new ChartError('definition_invalid', 'The machine definition must be a JSON object.');
+  }
+  const unsafe = findUnsafeJson(definition);
+  if (unsafe) throw new ChartError('definition_invalid', `The machine definition is not plain JSON data: ${unsafe}.`);
+
+  const problems: string[] = [];
+  const id = definition.id;
+  if (typeof id !== 'string' || !MACHINE_ID.test(id)) {
+    problems.push(
+      'The machine needs an "id" of 1 to 128 characters of A-Z a-z 0-9 _ - : (it names the machine in the store and on the value topic).',
+    );
+  }
+  if ('context' in definition && !isPlainObject(definition.context)) {
+    problems.push('"context" must be a JSON object.');
+  }
+  if (problems.length === 0) {
+    const root = collectStates(definition, problems);
+    const ids = collectIds(root, id as string, problems);
+    checkStates(root, ids, names, problems);
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10);
+    const more = problems.length > shown.length ? ` (and ${problems.length - shown.length} more)` : '';
+    throw new ChartError('definition_invalid', shown.join(' ') + more);
+  }
+  return definition;
+}
+
+function collectStates(config: JsonObject, problems: string[], path = '', parent?: StateInfo): StateInfo {
+  const info: StateInfo = { path, config, parent, children: new Map() };
+  const states = config.states;
+  if (states === undefined) return info;
+  if (!isPlainObject(states)) {
+    problems.push(`${describe(path)}: "states" must be an object of named states.`);
+    return info;
+  }
+  for (const [key, child] of Object.entries(states)) {
+    const childPath = path ? `${path}.${key}` : key;
+    if (key === '' || key.includes('.') || /[/+#]/.test(key)) {
+      problems.push(`State "${childPath}": a state name must be non-empty and contain none of . / + #.`);
+      continue;
+    }
+    if (!isPlainObject(child)) {
+      problems.push(`State "${childPath}" must be an object.`);
+      continue;
+    }
+    info.children.set(key, collectStates(child, problems, childPath, info));
+  }
+  return info;
+}
+
+/** The `#id` table XState builds: custom `id`s, and the machine id for the root. */
+function collectIds(root: StateInfo, machineId: string, problems: string[]): Map<string, StateInfo> {
+  const ids = new Map<string, StateInfo>([[machineId, root]]);
+  const visit = (state: StateInfo) => {
+    for (const child of state.children.values()) {
+      const customId = child.config.id;
+      if (customId !== undefined) {
+        if (typeof customId !== 'string' || customId === '' || customId.includes('.')) {
+          problems.push(`State "${child.path}": "id" must be a non-empty string without dots.`);
+        } else if (ids.has(customId)) {
+          problems.push(`State "${child.path}": the id "${customId}" is used twice.`);
+        } else {
+          ids.set(customId, child);
+        }
+      }
+      visit(child);
+    }
+  };
+  visit(root);
+  return ids;
+}
+
+function checkStates(
+  root: StateInfo,
+  ids: Map<string, StateInfo>,
+  names: ImplementationNames,
+  problems: string[],
+): void {
+  const visit = (state: StateInfo) => {
+    const { config, path } = state;
+    const where = describe(path);
+    const type = config.type;
+    if (type !== undefined && (typeof type !== 'string' || !STATE_TYPES.has(type))) {
+      problems.push(`${where}: unknown state type ${JSON.stringify(type)} (use ${[...STATE_TYPES].join(', ')}).`);
+    }
+    if (config.invoke !== undefined) {
+      problems.push(`${where}: "invoke" is not supported: a durable chart has no live child actors. Use an external action and an event back instead.`);
+    }
+    if (state.children.size > 0 && type !== 'parallel' && config.initial !== undefined) {
+      if (typeof config.initial !== 'string' || !state.children.has(config.initial)) {
+        problems.push(`${where}: initial state ${JSON.stringify(config.initial)} is not one of its states (${[...state.children.keys()].join(', ')}).`);
+      }
+    }
+    if (state.children.size > 0 && type !== 'parallel' && config.initial === undefined) {
+      problems.push(`${where}: a state with child states needs "initial" (one of ${[...state.children.keys()].join(', ')}).`);
+    }
+    checkActionList(config.entry, `${where}, entry`, names, problems);
+    checkActionList(config.exit, `${where}, exit`, names, problems);
+    for (const key of TRANSITION_KEYS) {
+      const group = config[key];
+      if (group === undefined) continue;
+      if (key === 'always' || key === 'onDone') {
+        checkTransitions(group, state, `${where}, ${key}`, ids, names, problems);
+        continue;
+      }
+      if (!isPlainObject(group)) {
+        problems.push(`${where}: "${key}" must be an object.`);
+        continue;
+      }
+      for (const [name, transitions] of Object.entries(group)) {
+        if (key === 'after') checkDelay(name, where, names, problems);
+        const label = key === 'on' ? `${where}, event "${name}"` : `${where}, after "${name}"`;
+        checkTransitions(transitions, state, label, ids, names, problems);
+      }
+    }
+    for (const child of state.children.values()) visit(child);
+  };
+  visit(root);
+}
+
+function checkDelay(name: string, where: string, names: ImplementationNames, problems: string[]): void {
+  if (/^\d+$/.test(name)) return;
+  if (names.delays.has(name)) return;
+  problems.push(`${where}: the delay "${name}" is neither a number of milliseconds nor a named delay of the implementations (XState would fire it at once).`);
+}
+
+function checkTransitions(
+  value: unknown,
+  source: StateInfo,
+  label: string,
+  ids: Map<string, StateInfo>,
+  names: ImplementationNames,
+  problems: string[],
+): void {
+  const list = Array.isArray(value) ? value : [value];
+  for (const transition of list) {
+    if (transition === undefined || transition === null) continue;
+    if (typeof transition === 'string') {
+      checkTarget(transition, source, label, ids, problems);
+      continue;
+    }
+    if (!isPlainObject(transition)) {
+      problems.push(`${label}: a transition must be a target string or an object.`);
+      continue;
+    }
+    const targets = transition.target === undefined ? [] : Array.isArray(transition.target) ? transition.target : [transition.target];
+    for (const target of targets) {
+      if (typeof target !== 'string') problems.push(`${label}: a target must be a string.`);
+      else checkTarget(target, source, label, ids, problems);
+    }
+    if (transition.guard !== undefined) checkGuard(transition.guard, label, names, problems);
+    checkActionList(transition.actions, label, names, problems);
+  }
+}
+
+/** Resolves a target the way XState does: `#id.path`, `.child`, or a sibling path. */
+function checkTarget(target: string, source: StateInfo, label: string, ids: Map<string, StateInfo>, problems: string[]): void {
+  let base: StateInfo | undefined;
+  let path: string[];
+  if (target.startsWith('#')) {
+    const [id, ...rest] = target.slice(1).split('.');
+    base = ids.get(id);
+    if (!base) {
+      problems.push(`${label}: unknown target "${target}": no state has the id "${id}" (ids in this machine: ${[...ids.keys()].join(', ')}).`);
+      return;
+    }
+    path = rest;
+  } else if (target.startsWith('.')) {
+    base = source;
+    path = target.slice(1).split('.');
+  } else {
+    base = source.parent;
+    path = target.split('.');
+    if (!base) {
+      problems.push(`${label}: unknown target "${target}": from the root a child is named ".${target}".`);
+      return;
+    }
+  }
+  let node = base;
+  for (const segment of path) {
+    const next = node.children.get(segment);
+    if (!next) {
+      problems.push(`${label}: unknown target "${target}": ${describe(node.path)} has no child state "${segment}".`);
+      return;
+    }
+    node = next;
+  }
+}
+
+function checkGuard(guard: unknown, label: string, names: ImplementationNames, problems: string[]): void {
+  const type = typeof guard === 'string' ? guard : isPlainObject(guard) ? guard.type : undefined;
+  if (typeof type !== 'string') {
+    problems.push(`${label}: a guard must be a name or an object with a "type".`);
+    return;
+  }
+  if (!names.guards.has(type)) {
+    problems.push(`${label}: the guard "${type}" has no implementation (an unknown guard would fail every event that reaches it).`);
+  }
+}
+
+function checkActionList(value: unknown, label: string, names: ImplementationNames, problems: string[]): void {
+  if (value === undefined) return;
+  const list = Array.isArray(value) ? value : [value];
+  for (const action of list) {
+    const type = typeof action === 'string' ? action : isPlainObject(action) ? action.type : undefined;
+    if (typeof type !== 'string' || type === '') {
+      problems.push(`${label}: an action must be a name or an object with a "type".`);
+    } else if (type.startsWith('xstate.') && !names.actions.has(type)) {
+      problems.push(`${label}: the action "${type}" uses XState's reserved prefix "xstate.".`);
+    }
+  }
+}
+
+function describe(path: string): string {
+  return path === '' ? 'The root state' : `State "${path}"`;
+}

@@ -1,0 +1,30 @@
+/** Error codes of SPEC section 4: part of the public contract (they appear on the error topic). */
+export type ErrorCode =
+  | 'invalid_event'
+  | 'unknown_chart'
+  | 'event_not_accepted'
+  | 'definition_invalid'
+  | 'implementation_error'
+  | 'persistence_failed'
+  | 'definition_incompatible';
+
+/** An error a user can act on: a code from the contract and a message without a stack trace. */
+export class ChartError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ChartError';
+    this.code = code;
+  }
+}
+
+export function isChartError(err: unknown): err is ChartError {
+  return err instanceof ChartError;
+}
+
+/** The message of anything thrown, never its stack. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,88 @@
+import { ChartError, messageOf } from './errors';
+import { findUnsafeJson, isPlainObject } from './json';
+import type { EventObject } from './machine';
+
+export const MAX_EVENT_BYTES = 256 * 1024;
+const CHART_ID = /^[A-Za-z0-9_\-.:]{1,128}$/;
+const EVENT_ID_MAX = 256;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function isValidChartId(chartId: unknown): chartId is string {
+  return typeof chartId === 'string' && CHART_ID.test(chartId);
+}
+
+export function checkChartId(chartId: unknown): string {
+  if (isValidChartId(chartId)) return chartId;
+  const shown = typeof chartId === 'string' ? JSON.stringify(chartId.slice(0, 140)) : String(chartId);
+  throw new ChartError('invalid_event', `The chartId ${shown} is invalid: use 1 to 128 characters of A-Z a-z 0-9 _ - . :`);
+}
+
+/** `{prefix}/{chartId}/event` → chartId; undefined when the topic is not of that form. */
+export function chartIdFromTopic(topic: unknown, prefix: string): string | undefined {
+  if (typeof topic !== 'string') return undefined;
+  const head = `${prefix}/`;
+  if (!topic.startsWith(head) || !topic.endsWith('/event')) return undefined;
+  return topic.slice(head.length, topic.length - '/event'.length);
+}
+
+/**
+ * An event from MQTT or a flow: an object, JSON text or a Buffer of it; a plain string that is not
+ * JSON is the event type. Returns `{ type, data?, id? }`, copied so nothing outside can change it.
+ */
+export function parseEvent(payload: unknown, maxBytes = MAX_EVENT_BYTES): EventObject {
+  let value: unknown = payload;
+  if (Buffer.isBuffer(value)) {
+    if (value.length > maxBytes) throw tooLarge(value.length, maxBytes);
+    try {
+      value = utf8.decode(value);
+    } catch {
+      throw new ChartError('invalid_event', 'The event payload is not valid UTF-8 text.');
+    }
+  }
+  if (typeof value === 'string') {
+    const bytes = Buffer.byteLength(value);
+    if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
+    const text = value.trim();
+    if (text === '') throw new ChartError('invalid_event', 'The event payload is empty: send {"type": "..."} or a plain event type.');
+    if (/^[[{"]/.test(text) || text === 'null' || text === 'true' || text === 'false' || /^-?\d/.test(text)) {
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        throw new ChartError('invalid_event', `The event payload is not valid JSON: ${messageOf(err)}`);
+      }
+    } else {
+      value = { type: text };
+    }
+  } else if (isPlainObject(value)) {
+    let bytes: number;
+    try {
+      bytes = Buffer.byteLength(JSON.stringify(value));
+    } catch (err) {
+      throw new ChartError('invalid_event', `The event is not JSON data: ${messageOf(err)}`);
+    }
+    if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
+  }
+  if (!isPlainObject(value)) {
+    throw new ChartError('invalid_event', 'The event must be a JSON object with a string "type" (or a plain event type).');
+  }
+  const unsafe = findUnsafeJson(value);
+  if (unsafe) throw new ChartError('invalid_event', `The event is not plain JSON data: ${unsafe}.`);
+  const { type, data, id } = value;
+  if (typeof type !== 'string' || type.trim() === '') {
+    throw new ChartError('invalid_event', 'The event has no string "type".');
+  }
+  if (type.startsWith('xstate.')) {
+    throw new ChartError('invalid_event', `The event type "${type}" is reserved for XState's own events.`);
+  }
+  if (id !== undefined && (typeof id !== 'string' || id === '' || id.length > EVENT_ID_MAX)) {
+    throw new ChartError('invalid_event', `The event "id" must be a string of 1 to ${EVENT_ID_MAX} characters.`);
+  }
+  const event: EventObject = { type };
+  if (data !== undefined) event.data = structuredClone(data);
+  if (id !== undefined) event.id = id;
+  return event;
+}
+
+function tooLarge(bytes: number, maxBytes: number): ChartError {
+  return new ChartError('invalid_event', `The event is ${bytes} bytes; the limit is ${maxBytes} bytes.`);
+}

@@ -1,0 +1,39 @@
+/**
+ * JSON hygiene shared by definitions and events: data from the outside must not reach an object's
+ * prototype (`__proto__` keys), nor nest deep enough to exhaust the stack of the code that walks it.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+export type JsonObject = { [key: string]: unknown };
+
+export function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+/** Returns a problem description, or undefined when the value is safe JSON data. */
+export function findUnsafeJson(value: unknown, maxDepth = MAX_JSON_DEPTH): string | undefined {
+  const walk = (node: unknown, depth: number, path: string): string | undefined => {
+    if (node === null || typeof node !== 'object') {
+      if (typeof node === 'number' && !Number.isFinite(node)) return `${path || 'value'} is not a finite number`;
+      if (typeof node === 'function' || typeof node === 'symbol' || typeof node === 'bigint') {
+        return `${path || 'value'} is not JSON data`;
+      }
+      return undefined;
+    }
+    if (depth > maxDepth) return `nesting deeper than ${maxDepth} levels`;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const problem = walk(node[i], depth + 1, `${path}[${i}]`);
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    for (const key of Object.keys(node)) {
+      if (key === '__proto__') return `the key "__proto__" is not allowed (at ${path || 'top level'})`;
+      const problem = walk((node as JsonObject)[key], depth + 1, path ? `${path}.${key}` : key);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+  return walk(value, 0, '');
+}

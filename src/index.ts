@@ -1,0 +1,25 @@
+/**
+ * The package's one bundle. Node-RED requires the three small files in `nodes/`, and each takes its
+ * registration function from here, so process-wide state exists once.
+ */
+export { default as xstateStore } from './nodes/xstate-store';
+export { default as xstateChart } from './nodes/xstate-chart';
+export { default as xstateAction } from './nodes/xstate-action';
+
+// The engine and runtime, free of Node-RED, for tests, benchmarks and embedding.
+export { compileMachine, initialStep, step, accepts, restoreSnapshot, canonicalJson } from './engine/machine';
+export type { CompiledMachine, Step, ExternalAction, EventObject } from './engine/machine';
+export { parseDefinition } from './engine/definition';
+export { parseEvent, checkChartId, isValidChartId, chartIdFromTopic, MAX_EVENT_BYTES } from './engine/event';
+export { chartStateOf, valuesOf, valueChanges } from './engine/chart-state';
+export type { ChartState } from './engine/chart-state';
+export { ChartError } from './engine/errors';
+export type { ErrorCode } from './engine/errors';
+export { transitionMessages, errorMessage, Output } from './engine/messages';
+export { ChartStore } from './store/chart-store';
+export type { StoreOptions, StoreStatus } from './store/chart-store';
+export { withRetry, isTransient, DEFAULT_RETRY, RetriesExhausted } from './store/retry';
+export { ChartRuntime } from './runtime/chart-runtime';
+export type { Outcome } from './runtime/chart-runtime';
+export { KeyedQueue } from './runtime/keyed-queue';
+export { actionBus } from './runtime/action-bus';

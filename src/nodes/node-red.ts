@@ -1,0 +1,43 @@
+/**
+ * The parts of the Node-RED 4.x/5.x runtime API this package uses. `@types/node-red` describes
+ * Node-RED 1.3, so these are typed here from the runtime's own source.
+ */
+export interface NodeStatus {
+  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+  shape?: 'ring' | 'dot';
+  text?: string;
+}
+
+export interface NodeMessage {
+  _msgid?: string;
+  topic?: string;
+  payload?: unknown;
+  [key: string]: unknown;
+}
+
+export type SendFunction = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+export type DoneFunction = (err?: Error) => void;
+
+export interface Node<TCredentials = Record<string, string | undefined>> {
+  id: string;
+  type: string;
+  name?: string;
+  credentials: TCredentials;
+  on(event: 'input', listener: (msg: NodeMessage, send: SendFunction, done: DoneFunction) => void): void;
+  /** Node-RED passes `done` only when the listener declares exactly two parameters. */
+  on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;
+  send: SendFunction;
+  status(status: NodeStatus | Record<string, never>): void;
+  log(msg: unknown): void;
+  warn(msg: unknown): void;
+  error(err: unknown, msg?: NodeMessage): void;
+}
+
+export interface NodeAPI {
+  nodes: {
+    createNode(node: object, config: object): void;
+    getNode(id: string): unknown;
+    registerType(type: string, constructor: (this: never, config: never) => void, options?: { credentials?: Record<string, { type: 'text' | 'password' }> }): void;
+  };
+  settings: { userDir?: string; [key: string]: unknown };
+}

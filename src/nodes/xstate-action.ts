@@ -1,0 +1,33 @@
+import { actionBus } from '../runtime/action-bus';
+import type { Node, NodeAPI } from './node-red';
+import { toNodeMessage } from './xstate-chart';
+
+export interface ActionConfig {
+  name?: string;
+  action?: string;
+  chart?: string;
+}
+
+/**
+ * Starts a flow for each committed external action of one type (or all, `*`), optionally of one
+ * chart node. It has no input: actions reach it only after the state that produced them committed.
+ */
+export default function registerActionNode(RED: NodeAPI): void {
+  function XStateActionNode(this: Node, config: ActionConfig) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const action = (config.action ?? '').trim() || '*';
+    let handled = 0;
+    const unsubscribe = actionBus.subscribe(action, config.chart, ({ message }) => {
+      handled++;
+      node.send(toNodeMessage(message));
+      node.status({ fill: 'green', shape: 'dot', text: `${handled} × ${action === '*' ? 'action' : action} · ${message.xstate.chartId}` });
+    });
+    node.status({ fill: 'grey', shape: 'ring', text: `waiting for ${action === '*' ? 'any action' : action}` });
+    node.on('close', (_removed: boolean, done: () => void) => {
+      unsubscribe();
+      done();
+    });
+  }
+  RED.nodes.registerType('xstate-action', XStateActionNode as never);
+}

@@ -1,0 +1,189 @@
+import type { AnyMachineSnapshot } from 'xstate';
+import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine/chart-state';
+import { ChartError, messageOf } from '../engine/errors';
+import { accepts, initialStep, restoreSnapshot, step, type CompiledMachine, type EventObject, type ExternalAction } from '../engine/machine';
+import { errorMessage, transitionMessages, type OutMessage } from '../engine/messages';
+import type { ChartRecord } from '../store/chart-record';
+import { KeyedQueue } from './keyed-queue';
+
+/** What the runtime needs of a store; {@link ChartStore} is one. */
+export interface ChartPersistence {
+  loadChart(machineId: string, chartId: string): Promise<ChartRecord | undefined>;
+  saveChart(record: ChartRecord, expectedSeq: number): Promise<boolean>;
+}
+
+export interface RuntimeOptions {
+  store: ChartPersistence;
+  machine: CompiledMachine;
+  /** The machine's version number in the store. */
+  version: number;
+  topicPrefix: string;
+  /** An event for an unknown chart creates it (true) or is rejected with `unknown_chart`. */
+  create: boolean;
+  /** An event the current state does not accept is rejected (true) or ignored (false). */
+  strict: boolean;
+  /** Charts kept in memory between events; the store is the truth, this saves a read. */
+  cacheSize?: number;
+  /** Largest context, in bytes of JSON, a transition may commit. */
+  maxContextBytes?: number;
+  now?: () => number;
+}
+
+export type Outcome =
+  | { kind: 'applied'; chartId: string; state: ChartState; created: boolean; messages: OutMessage[] }
+  | { kind: 'duplicate'; chartId: string; state: ChartState; messages: [] }
+  | { kind: 'ignored'; chartId: string; messages: [] }
+  | { kind: 'rejected'; chartId?: string; error: ChartError; messages: [OutMessage] };
+
+interface LiveChart {
+  snapshot: AnyMachineSnapshot;
+  seq: number;
+  state?: ChartState;
+  values?: Map<string, string>;
+}
+
+const COMPARE_AND_SET_ATTEMPTS = 5;
+export const DEFAULT_MAX_CONTEXT_BYTES = 1024 * 1024;
+
+/**
+ * Applies events to the charts of one machine: one at a time per chart, in arrival order, different
+ * charts concurrently. Each event is loaded, transitioned with XState's pure `transition()`, and
+ * committed with a compare-and-set on `seq` before any message is returned; nothing here emits.
+ */
+export class ChartRuntime {
+  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machine'>> & Pick<RuntimeOptions, 'store' | 'machine'>;
+  private readonly queue = new KeyedQueue();
+  private readonly cache = new Map<string, LiveChart>();
+
+  constructor(options: RuntimeOptions) {
+    this.options = { cacheSize: 10000, maxContextBytes: DEFAULT_MAX_CONTEXT_BYTES, now: Date.now, ...options };
+  }
+
+  get machine(): CompiledMachine {
+    return this.options.machine;
+  }
+
+  get version(): number {
+    return this.options.version;
+  }
+
+  /** Queues an event for a chart; resolves once it is committed (or rejected). Never rejects. */
+  dispatch(chartId: string, event: EventObject): Promise<Outcome> {
+    return this.queue.run(chartId, () =>
+      this.apply(chartId, event).catch((err) => this.reject(err instanceof ChartError ? err : new ChartError('implementation_error', messageOf(err)), chartId, event)),
+    );
+  }
+
+  /** The outcome for an input refused before it reached a chart's queue (bad topic, payload...). */
+  reject(error: ChartError, chartId: string | undefined, event?: unknown): Outcome & { kind: 'rejected' } {
+    const message = errorMessage(this.options.topicPrefix, error, {
+      chartId,
+      event,
+      machineId: this.options.machine.id,
+      machineVersion: this.options.version,
+      seq: chartId ? this.cache.get(chartId)?.seq : undefined,
+      timestamp: this.options.now(),
+    });
+    return { kind: 'rejected', chartId, error, messages: [message] };
+  }
+
+  /** Events queued or in progress for one chart. */
+  pending(chartId: string): number {
+    return this.queue.length(chartId);
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private async apply(chartId: string, event: EventObject): Promise<Outcome> {
+    const { machine, version, store, create, strict, now, topicPrefix } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      const live = await this.live(chartId);
+      let base: LiveChart;
+      let entryActions: ExternalAction[] = [];
+      if (live) {
+        base = live;
+        if (event.id !== undefined && live.state?.metadata.event?.id === event.id) {
+          return { kind: 'duplicate', chartId, state: live.state, messages: [] };
+        }
+      } else {
+        if (!create) throw new ChartError('unknown_chart', `There is no chart "${chartId}" of machine "${machine.id}", and this node does not create charts.`);
+        const initial = initialStep(machine);
+        base = { snapshot: initial.snapshot, seq: 0 };
+        entryActions = initial.actions;
+      }
+      if (!accepts(machine, base.snapshot, event)) {
+        if (!strict) return { kind: 'ignored', chartId, messages: [] };
+        const where = base.snapshot.status === 'done' ? 'the chart has reached its final state' : `state ${JSON.stringify(base.snapshot.value)} has no transition for it`;
+        throw new ChartError('event_not_accepted', `The event "${event.type}" is not accepted: ${where}.`);
+      }
+      const next = step(machine, base.snapshot, event);
+      const seq = base.seq + 1;
+      const state = chartStateOf(machine, next.snapshot, {
+        chartId,
+        version,
+        seq,
+        timestamp: now(),
+        event: event.id === undefined ? { type: event.type } : { type: event.type, id: event.id },
+      });
+      const contextBytes = Buffer.byteLength(JSON.stringify(state.context));
+      if (contextBytes > this.options.maxContextBytes) {
+        throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
+      }
+      const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted };
+      let committed: boolean;
+      try {
+        committed = await store.saveChart(record, base.seq);
+      } catch (err) {
+        // The commit may or may not have happened (a connection lost mid-commit): read it again next time.
+        this.cache.delete(chartId);
+        throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
+      }
+      if (!committed) {
+        // Another process committed this chart first: start again from its state.
+        this.cache.delete(chartId);
+        if (attempt < COMPARE_AND_SET_ATTEMPTS) continue;
+        throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
+      }
+      const values = valuesOf(machine.valueStates, state.value);
+      this.remember(chartId, { snapshot: next.snapshot, seq, state, values });
+      const messages = transitionMessages(topicPrefix, state, valueChanges(base.values, values), [...entryActions, ...next.actions]);
+      return { kind: 'applied', chartId, state, created: !live, messages };
+    }
+  }
+
+  private async live(chartId: string): Promise<LiveChart | undefined> {
+    const cached = this.cache.get(chartId);
+    if (cached) return cached;
+    const { machine, version, store } = this.options;
+    let record: ChartRecord | undefined;
+    try {
+      record = await store.loadChart(machine.id, chartId);
+    } catch (err) {
+      throw new ChartError('persistence_failed', `The event was not applied: the chart could not be read (${messageOf(err)}).`, { cause: err });
+    }
+    if (!record) return undefined;
+    let snapshot: AnyMachineSnapshot;
+    try {
+      snapshot = restoreSnapshot(machine, record.snapshot);
+    } catch (err) {
+      throw new ChartError(
+        'definition_incompatible',
+        `Chart "${chartId}" runs version ${record.machineVersion} of machine "${machine.id}"; its state ${JSON.stringify(record.state.value)} does not exist in version ${version} (${messageOf(err)}).`,
+      );
+    }
+    const live: LiveChart = { snapshot, seq: record.seq, state: record.state, values: valuesOf(machine.valueStates, record.state.value) };
+    this.remember(chartId, live);
+    return live;
+  }
+
+  private remember(chartId: string, live: LiveChart): void {
+    this.cache.delete(chartId);
+    this.cache.set(chartId, live);
+    if (this.cache.size > this.options.cacheSize) {
+      const oldest = this.cache.keys().next().value as string;
+      this.cache.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import type { ChartState } from '../engine/chart-state';
+import type { JsonObject } from '../engine/json';
+
+/** One chart as stored: the SPEC's persisted state plus XState's own snapshot for an exact restore. */
+export interface ChartRecord {
+  machineId: string;
+  chartId: string;
+  machineVersion: number;
+  seq: number;
+  status: string;
+  state: ChartState;
+  snapshot: JsonObject;
+}

@@ -1,0 +1,149 @@
+import { EventEmitter } from 'node:events';
+import { checkSchemaName, quoteIdent, type Db } from './db';
+import { openEmbedded } from './embedded-db';
+import { openPostgres } from './postgres-db';
+import { migrate } from './migrations';
+import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './retry';
+import type { ChartRecord } from './chart-record';
+import { loadChart } from './sql/load-chart';
+import { saveChart } from './sql/save-chart';
+import { registerMachine } from './sql/register-machine';
+import { countCharts } from './sql/count-charts';
+
+export type Backend = 'postgres' | 'embedded';
+
+export interface StoreOptions {
+  backend: Backend;
+  /** PostgreSQL connection string (postgres backend). */
+  connection?: string;
+  user?: string;
+  password?: string;
+  /** PGlite data folder (embedded backend). */
+  dataDir?: string;
+  schema?: string;
+  retry?: RetryPolicy;
+}
+
+export type StoreState = 'connecting' | 'connected' | 'retrying' | 'error' | 'closed';
+
+export interface StoreStatus {
+  state: StoreState;
+  message: string;
+}
+
+/**
+ * The store of one `xstate-store` config node: one pool (or one shared PGlite), its migrations,
+ * the chart and machine operations with retries, and the status the nodes that use it show.
+ * Emits `status` with a {@link StoreStatus} whenever its state changes.
+ */
+export class ChartStore extends EventEmitter {
+  readonly backend: Backend;
+  readonly schema: string;
+  private readonly table: string;
+  private readonly options: StoreOptions;
+  private readonly retry: RetryPolicy;
+  private db?: Db;
+  private opening?: Promise<Db>;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
+  status: StoreStatus = { state: 'connecting', message: 'connecting' };
+
+  constructor(options: StoreOptions) {
+    super();
+    this.options = options;
+    this.backend = options.backend;
+    this.schema = checkSchemaName(options.schema || 'xstate');
+    this.table = quoteIdent(this.schema);
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    if (this.backend === 'embedded' && !options.dataDir) throw new Error('The embedded backend needs a data folder.');
+  }
+
+  /** Opens the database and applies migrations; shared by every caller until it succeeds. */
+  ready(): Promise<Db> {
+    if (this.closed) return Promise.reject(new Error('The store is closed.'));
+    if (!this.opening) {
+      this.opening = this.retrying(async () => {
+        const db = this.db ?? this.open();
+        this.db = db;
+        await migrate(db, this.schema);
+        return db;
+      });
+      this.opening.catch(() => {
+        this.opening = undefined;
+      });
+    }
+    return this.opening;
+  }
+
+  loadChart(machineId: string, chartId: string): Promise<ChartRecord | undefined> {
+    return this.run((db) => loadChart(db, this.table, machineId, chartId));
+  }
+
+  /** Compare-and-set on `seq`; false when another writer committed first. */
+  saveChart(record: ChartRecord, expectedSeq: number): Promise<boolean> {
+    return this.run((db) => saveChart(db, this.table, record, expectedSeq));
+  }
+
+  registerMachine(machineId: string, definition: unknown, digest: string): Promise<number> {
+    return this.run((db) => registerMachine(db, this.table, machineId, definition, digest));
+  }
+
+  countCharts(machineId: string): Promise<number> {
+    return this.run((db) => countCharts(db, this.table, machineId));
+  }
+
+  /** Raw query for tests and admin tools; parameters are always bound, never interpolated. */
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number }> {
+    return this.run((db) => db.query<R>(text, params));
+  }
+
+  /** Waits for pending writes, then ends the pool (or releases the shared PGlite). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    await this.opening?.catch(() => {});
+    await this.db?.close();
+    this.setStatus('closed', 'closed');
+  }
+
+  private open(): Db {
+    if (this.backend === 'embedded') return openEmbedded(this.options.dataDir as string);
+    return openPostgres({
+      connectionString: this.options.connection,
+      user: this.options.user,
+      password: this.options.password,
+      onIdleError: (err) => this.setStatus('retrying', `connection lost: ${err.message}`),
+    });
+  }
+
+  private run<T>(work: (db: Db) => Promise<T>): Promise<T> {
+    const pending = (async () => {
+      const db = await this.ready();
+      return this.retrying(() => work(db));
+    })();
+    this.inflight.add(pending);
+    const forget = () => this.inflight.delete(pending);
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  private async retrying<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await withRetry(work, this.retry, (err, attempt, delay) =>
+        this.setStatus('retrying', `retry ${attempt} in ${delay} ms: ${(err as Error).message}`),
+      );
+      if (this.status.state !== 'connected') this.setStatus('connected', 'connected');
+      return result;
+    } catch (err) {
+      if (err instanceof RetriesExhausted) this.setStatus('error', err.message);
+      throw err;
+    }
+  }
+
+  private setStatus(state: StoreState, message: string): void {
+    if (this.status.state === state && this.status.message === message) return;
+    this.status = { state, message };
+    this.emit('status', this.status);
+  }
+}

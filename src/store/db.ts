@@ -1,0 +1,28 @@
+/**
+ * The little of a SQL client the store needs. PostgreSQL (`pg`) and embedded PGlite both implement
+ * it, so every query in this package is written once and runs on both.
+ */
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+  /** Several statements without parameters (migrations). */
+  exec(text: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Quotes a schema name that has already been validated as an identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+export function checkSchemaName(schema: string): string {
+  if (!IDENTIFIER.test(schema)) {
+    throw new Error(`The schema name "${schema}" is not a valid identifier: use 1 to 63 letters, digits and _, not starting with a digit.`);
+  }
+  return schema;
+}

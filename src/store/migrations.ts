@@ -1,0 +1,57 @@
+import { quoteIdent, type Db } from './db';
+
+/**
+ * Versioned, append-only migrations. Each runs once per schema, inside one transaction that holds
+ * an advisory lock, so two processes starting at once neither race nor apply one twice.
+ */
+const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = [
+  {
+    version: 1,
+    sql: (s) => `
+      create table ${s}.machines (
+        machine_id text not null,
+        version integer not null,
+        definition jsonb not null,
+        digest text not null,
+        created_at timestamptz not null default now(),
+        primary key (machine_id, version)
+      );
+      create index machines_digest on ${s}.machines (machine_id, digest);
+      create table ${s}.charts (
+        machine_id text not null,
+        chart_id text not null,
+        machine_version integer not null,
+        seq bigint not null,
+        status text not null,
+        state jsonb not null,
+        snapshot jsonb not null,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        primary key (machine_id, chart_id)
+      );`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+export async function migrate(db: Db, schema: string): Promise<number[]> {
+  const s = quoteIdent(schema);
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`node-red-xstate:migrate:${schema}`]);
+    await tx.exec(`create schema if not exists ${s};
+      create table if not exists ${s}.migrations (
+        version integer primary key,
+        applied_at timestamptz not null default now()
+      );`);
+    const { rows } = await tx.query<{ version: number }>(`select version from ${s}.migrations`);
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    const newlyApplied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await tx.exec(migration.sql(s));
+      await tx.query(`insert into ${s}.migrations (version) values ($1)`, [migration.version]);
+      newlyApplied.push(migration.version);
+    }
+    return newlyApplied;
+  });
+}

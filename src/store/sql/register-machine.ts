@@ -1,0 +1,23 @@
+import type { Db } from '../db';
+
+/**
+ * The version number of a machine definition: the existing one with the same digest, else the next
+ * number. Serialized per machine id with an advisory lock so concurrent deploys agree.
+ */
+export async function registerMachine(db: Db, schema: string, machineId: string, definition: unknown, digest: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`node-red-xstate:machine:${schema}:${machineId}`]);
+    const existing = await tx.query<{ version: number }>(
+      `select version from ${schema}.machines where machine_id = $1 and digest = $2 order by version desc limit 1`,
+      [machineId, digest],
+    );
+    if (existing.rows[0]) return Number(existing.rows[0].version);
+    const inserted = await tx.query<{ version: number }>(
+      `insert into ${schema}.machines (machine_id, version, definition, digest)
+       select $1, coalesce(max(version), 0) + 1, $2::jsonb, $3 from ${schema}.machines where machine_id = $1
+       returning version`,
+      [machineId, JSON.stringify(definition), digest],
+    );
+    return Number(inserted.rows[0].version);
+  });
+}

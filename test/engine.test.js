@@ -1,0 +1,130 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { compileMachine, initialStep, step, accepts, restoreSnapshot, chartStateOf, valuesOf, valueChanges, parseEvent, checkChartId, chartIdFromTopic, ChartError } = require('../dist/index.js');
+const { seedText, marketplace, withHistory } = require('./fixtures/machines');
+
+function definitionError(source) {
+  try {
+    compileMachine(source);
+  } catch (err) {
+    assert.ok(err instanceof ChartError, `expected a ChartError, got ${err}`);
+    assert.equal(err.code, 'definition_invalid');
+    return err.message;
+  }
+  assert.fail('the definition was accepted');
+}
+
+describe('engine: definitions', () => {
+  it('reports the seed chart\'s unknown target by its full name, without a stack trace', () => {
+    const message = definitionError(seedText);
+    assert.match(message, /#MarketPlace\.Perform\.Initiate/);
+    assert.match(message, /Negotiate\.Propose/);
+    assert.match(message, /agree/);
+    assert.doesNotMatch(message, /\n\s+at /);
+  });
+
+  it('names each kind of problem a person can fix', () => {
+    assert.match(definitionError('{ "id": "x", '), /not valid JSON/);
+    assert.match(definitionError('[]'), /JSON object/);
+    assert.match(definitionError({ initial: 'a', states: { a: {} } }), /needs an "id"/);
+    assert.match(definitionError({ id: 'm', initial: 'a', states: { a: { on: { go: 'nowhere' } } } }), /unknown target "nowhere"/);
+    assert.match(definitionError({ id: 'm', initial: 'a', states: { a: { on: { go: '.child' } } } }), /has no child state "child"/);
+    assert.match(definitionError({ id: 'm', initial: 'zz', states: { a: {} } }), /initial state "zz"/);
+    assert.match(definitionError({ id: 'm', initial: 'a', states: { a: { on: { go: { target: 'a', guard: 'isReady' } } } } }), /guard "isReady" has no implementation/);
+    assert.match(definitionError({ id: 'm', initial: 'a', states: { a: { after: { soon: 'a' } } } }), /delay "soon"/);
+    assert.match(definitionError({ id: 'm', initial: 'a', states: { a: { invoke: { src: 'x' } } } }), /invoke/);
+    assert.match(definitionError(JSON.parse('{"id":"m","initial":"a","states":{"a":{"__proto__":{"x":1}}}}')), /__proto__/);
+  });
+
+  it('accepts a valid machine and lists its compound and parallel states', () => {
+    const machine = compileMachine(marketplace);
+    assert.equal(machine.id, 'Workflow');
+    assert.deepEqual(machine.valueStates.map((s) => s.stateId), ['Workflow', 'Negotiate', 'Perform']);
+    assert.equal(compileMachine(JSON.stringify(marketplace)).digest, machine.digest, 'same definition, same digest');
+  });
+});
+
+describe('engine: steps', () => {
+  it('computes the next state and the external actions without running them', () => {
+    const machine = compileMachine(marketplace);
+    const initial = initialStep(machine);
+    assert.deepEqual(initial.snapshot.value, { Negotiate: 'Propose' });
+    assert.equal(accepts(machine, initial.snapshot, { type: 'reject' }), true);
+    assert.equal(accepts(machine, initial.snapshot, { type: 'unheard_of' }), false);
+    const next = step(machine, initial.snapshot, { type: 'reject' });
+    assert.deepEqual(next.snapshot.value, { Negotiate: 'Reject' });
+    assert.deepEqual(next.actions, [{ type: 'rejectOffer', params: { rejected: 'datetime' } }]);
+    const agreed = step(machine, initial.snapshot, { type: 'agree' });
+    assert.deepEqual(agreed.snapshot.value, { Perform: 'Initiate' });
+    assert.deepEqual(agreed.actions, [{ type: 'Underway', params: {} }]);
+  });
+
+  it('restores a JSON round-tripped snapshot exactly, history included', () => {
+    const machine = compileMachine(withHistory);
+    let snapshot = initialStep(machine).snapshot;
+    snapshot = step(machine, snapshot, { type: 'next' }).snapshot;
+    const paused = step(machine, snapshot, { type: 'pause' });
+    const state = chartStateOf(machine, paused.snapshot, { chartId: 'c1', version: 1, seq: 2, timestamp: 5 });
+    assert.deepEqual(state.history, { Work: { current: 'Run', states: {} } });
+    assert.deepEqual(state.metadata, { timestamp: 5, seq: 2, id: 'c1:2' });
+    const restored = restoreSnapshot(machine, JSON.parse(JSON.stringify(paused.persisted)));
+    assert.deepEqual(step(machine, restored, { type: 'resume' }).snapshot.value, { Work: 'Run' });
+  });
+
+  it('publishes the values of active compound states, and empties those that became inactive', () => {
+    const machine = compileMachine(marketplace);
+    const before = valuesOf(machine.valueStates, { Negotiate: 'Propose' });
+    assert.deepEqual([...before], [['Workflow', '{"Negotiate":"Propose"}'], ['Negotiate', 'Propose']]);
+    const after = valuesOf(machine.valueStates, { Perform: 'Initiate' });
+    assert.deepEqual(valueChanges(before, after), [
+      { stateId: 'Workflow', payload: '{"Perform":"Initiate"}' },
+      { stateId: 'Perform', payload: 'Initiate' },
+      { stateId: 'Negotiate', payload: '' },
+    ]);
+  });
+});
+
+describe('engine: events and chart ids', () => {
+  const invalid = (payload) => {
+    try {
+      parseEvent(payload);
+    } catch (err) {
+      assert.equal(err.code, 'invalid_event');
+      return err.message;
+    }
+    assert.fail(`accepted ${JSON.stringify(payload)}`);
+  };
+
+  it('takes objects, JSON text, buffers and plain event types', () => {
+    assert.deepEqual(parseEvent({ type: 'go', data: { a: 1 }, id: 'e1' }), { type: 'go', data: { a: 1 }, id: 'e1' });
+    assert.deepEqual(parseEvent('{"type":"go"}'), { type: 'go' });
+    assert.deepEqual(parseEvent(Buffer.from('{"type":"go","id":"x"}')), { type: 'go', id: 'x' });
+    assert.deepEqual(parseEvent('reject'), { type: 'reject' });
+  });
+
+  it('rejects malformed, typeless, reserved, unsafe and oversized events', () => {
+    assert.match(invalid('{"type":'), /not valid JSON/);
+    assert.match(invalid({ data: 1 }), /no string "type"/);
+    assert.match(invalid('42'), /JSON object/);
+    assert.match(invalid(''), /empty/);
+    assert.match(invalid({ type: 'xstate.after.1000.x' }), /reserved/);
+    assert.match(invalid('{"type":"go","data":{"__proto__":{"polluted":true}}}'), /__proto__/);
+    assert.match(invalid(Buffer.from([0x7b, 0xff, 0xfe])), /UTF-8/);
+    assert.match(invalid({ type: 'go', data: 'x'.repeat(300 * 1024) }), /limit is 262144/);
+    assert.match(invalid({ type: 'go', id: 7 }), /"id"/);
+    let deep = { type: 'go' };
+    for (let i = 0; i < 100; i++) deep = { type: 'go', data: deep };
+    assert.match(invalid(deep), /nesting/);
+    assert.equal({}.polluted, undefined);
+  });
+
+  it('checks chart ids and reads them from topics', () => {
+    assert.equal(checkChartId('order-42:a_b.c'), 'order-42:a_b.c');
+    for (const bad of ['', 'a/b', 'a+b', 'a#b', 'x'.repeat(129), 'é', 42]) {
+      assert.throws(() => checkChartId(bad), (err) => err.code === 'invalid_event');
+    }
+    assert.equal(chartIdFromTopic('xstate/chart/order-42/event', 'xstate/chart'), 'order-42');
+    assert.equal(chartIdFromTopic('other/order-42/event', 'xstate/chart'), undefined);
+    assert.equal(chartIdFromTopic('xstate/chart/a/b/event', 'xstate/chart'), 'a/b');
+  });
+});
