@@ -28,3 +28,15 @@ export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * An Error for Node-RED's `done(err)`: Node-RED logs an Error's stack, and a user needs only the
+ * code and the message. `code` stays on it for Catch nodes.
+ */
+export function userFacingError(error: { code: ErrorCode; message: string }): Error & { code: ErrorCode } {
+  const err = Object.assign(new Error(error.message), { code: error.code });
+  // Node-RED shows `String(err)`, "name: message": the code is the name.
+  err.name = error.code;
+  err.stack = String(err);
+  return err;
+}

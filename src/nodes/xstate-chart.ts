@@ -1,4 +1,4 @@
-import { ChartError, messageOf } from '../engine/errors';
+import { ChartError, messageOf, userFacingError } from '../engine/errors';
 import { chartIdFromTopic, checkChartId, parseEvent } from '../engine/event';
 import { compileMachine, type CompiledMachine } from '../engine/machine';
 import { errorMessage, Output, type OutMessage } from '../engine/messages';
@@ -147,7 +147,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       send([null, null, [toNodeMessage(message)]]);
       lastText = `${chartId ?? '?'}: ${error.code}`;
       showStatus();
-      done(Object.assign(new Error(`${error.code}: ${error.message}`), { code: error.code }));
+      done(userFacingError(error));
     };
 
     node.on('input', (msg: NodeMessage, send: SendFunction, done: DoneFunction) => {
@@ -174,7 +174,7 @@ export default function registerChartNode(RED: NodeAPI): void {
           if (outcome.kind === 'rejected') {
             lastText = `${id}: ${outcome.error.code}`;
             showStatus();
-            done(Object.assign(new Error(`${outcome.error.code}: ${outcome.error.message}`), { code: outcome.error.code }));
+            done(userFacingError(outcome.error));
             return;
           }
           if (outcome.kind === 'applied') {

@@ -18,7 +18,8 @@ class MqttRecorder {
       }
       const message = { topic, text, json, retain: packet.retain };
       this.messages.push(message);
-      if (packet.retain || text !== '') this.retainedTopics.add(topic);
+      // Our nodes retain state and value messages; a live subscriber sees them without the flag.
+      if (packet.retain || /\/(state|value\/.*)$/.test(topic)) this.retainedTopics.add(topic);
       for (const waiter of this.waiters) {
         if (waiter.predicate(message)) {
           this.waiters.delete(waiter);
@@ -31,6 +32,9 @@ class MqttRecorder {
 
   static async connect(url, options = {}) {
     const client = await mqtt.connectAsync(url, { clean: true, reconnectPeriod: 0, ...options });
+    // This client both publishes and acknowledges QoS 1 deliveries: without TCP_NODELAY its
+    // publishes wait behind its acknowledgements (Nagle's algorithm and delayed ACKs).
+    client.stream.setNoDelay?.(true);
     return new MqttRecorder(client);
   }
 

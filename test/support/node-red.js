@@ -21,13 +21,12 @@ const allNodes = [mqttNodes, ...ourNodes];
 function chartFlow({ brokerUrl, store, prefix, definition, create = true, strict = true, extra = [] }) {
   const url = new URL(brokerUrl);
   return [
-    { id: 'broker', type: 'mqtt-broker', name: 'broker', broker: url.hostname, port: url.port || '1883', clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '15', cleansession: true },
-    { id: 'store', type: 'xstate-store', name: 'store', ...store },
-    { id: 'in', type: 'mqtt in', name: 'events', topic: `${prefix}/+/event`, qos: '1', datatype: 'auto-detect', broker: 'broker', nl: false, rap: true, rh: 0, inputs: 0, wires: [['chart']] },
+    { id: 'broker', type: 'mqtt-broker', broker: url.hostname, port: url.port || '1883', clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '15', cleansession: true },
+    { id: 'store', type: 'xstate-store', ...store },
+    { id: 'in', type: 'mqtt in', topic: `${prefix}/+/event`, qos: '1', datatype: 'auto-detect', broker: 'broker', nl: false, rap: true, rh: 0, inputs: 0, wires: [['chart']] },
     {
       id: 'chart',
       type: 'xstate-chart',
-      name: 'chart',
       store: 'store',
       source: 'inline',
       definition: typeof definition === 'string' ? definition : JSON.stringify(definition),
@@ -36,7 +35,7 @@ function chartFlow({ brokerUrl, store, prefix, definition, create = true, strict
       strict,
       wires: [['out'], ['out'], ['out']],
     },
-    { id: 'out', type: 'mqtt out', name: 'publish', topic: '', qos: '', retain: '', broker: 'broker', wires: [] },
+    { id: 'out', type: 'mqtt out', topic: '', qos: '', retain: '', broker: 'broker', wires: [] },
     ...extra,
   ];
 }
@@ -47,11 +46,12 @@ function chartFlow({ brokerUrl, store, prefix, definition, create = true, strict
  */
 async function flowAnswers(recorder, prefix, timeoutMs = 20000) {
   const started = Date.now();
-  const answered = recorder.waitFor((m) => m.topic === `${prefix}/probe/error`, timeoutMs, 'the flow to answer');
+  const probe = `probe-${started}-${Math.random().toString(36).slice(2, 8)}`;
+  const answered = recorder.waitFor((m) => m.topic === `${prefix}/${probe}/error`, timeoutMs, 'the flow to answer');
   let done = false;
   answered.then(() => (done = true), () => (done = true));
   while (!done && Date.now() - started < timeoutMs) {
-    await recorder.publish(`${prefix}/probe/event`, '{probe');
+    await recorder.publish(`${prefix}/${probe}/event`, '{probe');
     await Promise.race([answered.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 250))]);
   }
   await answered;
@@ -62,4 +62,18 @@ function statusCalls(node) {
   return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0]);
 }
 
-module.exports = { helper, allNodes, ourNodes, chartFlow, flowAnswers, statusCalls };
+/** Resolves with the first status of the node, set already or later, whose text matches. */
+function statusMatching(node, pattern) {
+  const seen = statusCalls(node).find((status) => pattern.test(status.text ?? ''));
+  if (seen) return Promise.resolve(seen);
+  return new Promise((resolve) => {
+    const listener = (call) => {
+      if (!pattern.test(call.args[0]?.text ?? '')) return;
+      node.removeListener('call:status', listener);
+      resolve(call.args[0]);
+    };
+    node.on('call:status', listener);
+  });
+}
+
+module.exports = { helper, allNodes, ourNodes, chartFlow, flowAnswers, statusCalls, statusMatching };

@@ -1,0 +1,222 @@
+'use strict';
+// Node-RED with the real `mqtt in` / `mqtt out` nodes and a real broker, driven by an outside MQTT
+// client; the database is read to prove what changed and what did not.
+const assert = require('node:assert/strict');
+const { backends, uniqueName, mqttBroker, closeBroker } = require('./support/env');
+const { MqttRecorder } = require('./support/mqtt-client');
+const { helper, allNodes, chartFlow, flowAnswers } = require('./support/node-red');
+const { marketplace, withHistory, ticker } = require('./fixtures/machines');
+
+const isState = (prefix, chartId, predicate = () => true) => (m) => m.topic === `${prefix}/${chartId}/state` && m.json && predicate(m.json);
+
+async function rowOf(chartId, machineId = 'Workflow') {
+  const store = helper.getNode('store').store;
+  const { rows } = await store.query(`select seq, status, state, snapshot from "${store.schema}".charts where machine_id = $1 and chart_id = $2`, [machineId, chartId]);
+  return rows[0] && { ...rows[0], seq: Number(rows[0].seq) };
+}
+
+async function chartCount() {
+  const store = helper.getNode('store').store;
+  const { rows } = await store.query(`select count(*) as n from "${store.schema}".charts`);
+  return Number(rows[0].n);
+}
+
+for (const backend of backends) {
+  describe(`flow over MQTT (${backend.name})`, function () {
+    this.timeout(120000);
+    let broker;
+    let client;
+    let prefix;
+    let store;
+
+    before(async () => {
+      broker = await mqttBroker();
+      await new Promise((resolve) => helper.startServer(resolve));
+    });
+    after(async () => {
+      await new Promise((resolve) => helper.stopServer(resolve));
+      await closeBroker();
+    });
+    beforeEach(async () => {
+      prefix = `${uniqueName('test')}/chart`;
+      store = backend.store();
+      client = await MqttRecorder.connect(broker.url);
+      await client.subscribe(`${prefix}/#`);
+    });
+    afterEach(async () => {
+      const storeNode = helper.getNode('store');
+      if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
+      await helper.unload();
+      await client.end();
+    });
+
+    async function deploy(definition, options = {}) {
+      await helper.load(allNodes, chartFlow({ brokerUrl: broker.url, store, prefix, definition, ...options }));
+      await flowAnswers(client, prefix);
+    }
+
+    it('drives two charts of one machine independently, with the SPEC\'s payloads', async () => {
+      await deploy(marketplace);
+      await client.publish(`${prefix}/order-1/event`, { type: 'reject', id: 'e-1' });
+      await client.publish(`${prefix}/order-2/event`, 'agree');
+
+      const rejected = await client.waitFor(isState(prefix, 'order-1'));
+      assert.equal(rejected.retain, false, 'a live message is not flagged retained to a subscriber already there');
+      assert.deepEqual(rejected.json.value, { Negotiate: 'Reject' });
+      assert.deepEqual(rejected.json.context, { requestor: 1, vendor: 2 });
+      assert.deepEqual(rejected.json.machine, { id: 'Workflow', version: 1 });
+      assert.equal(rejected.json.chartId, 'order-1');
+      assert.equal(rejected.json.status, 'active');
+      assert.deepEqual(rejected.json.history, {});
+      assert.equal(rejected.json.metadata.seq, 1);
+      assert.deepEqual(rejected.json.metadata.event, { type: 'reject', id: 'e-1' });
+      assert.equal(rejected.json.metadata.id, 'order-1:1');
+      assert.equal(typeof rejected.json.metadata.timestamp, 'number');
+
+      const action = await client.waitFor((m) => m.topic === `${prefix}/order-1/action/rejectOffer`);
+      assert.deepEqual(action.json, {
+        type: 'rejectOffer',
+        params: { rejected: 'datetime' },
+        context: { requestor: 1, vendor: 2 },
+        state: { value: { Negotiate: 'Reject' }, context: { requestor: 1, vendor: 2 } },
+        chartId: 'order-1',
+        id: 'order-1:1:0',
+      });
+      const negotiate = await client.waitFor((m) => m.topic === `${prefix}/order-1/value/Negotiate`);
+      assert.equal(negotiate.text, 'Reject');
+      const root = await client.waitFor((m) => m.topic === `${prefix}/order-1/value/Workflow`);
+      assert.deepEqual(root.json, { Negotiate: 'Reject' });
+
+      const performing = await client.waitFor(isState(prefix, 'order-2'));
+      assert.deepEqual(performing.json.value, { Perform: 'Initiate' });
+      assert.equal((await client.waitFor((m) => m.topic === `${prefix}/order-2/value/Perform`)).text, 'Initiate');
+      await client.waitFor((m) => m.topic === `${prefix}/order-2/action/Underway`);
+      assert.equal(client.filter((m) => m.topic === `${prefix}/order-2/value/Negotiate`).length, 0, 'a state never active publishes no value');
+
+      assert.equal((await rowOf('order-1')).seq, 1);
+      assert.deepEqual((await rowOf('order-2')).state.value, { Perform: 'Initiate' });
+
+      // Retained: a subscriber arriving later gets the last state and values.
+      const late = await MqttRecorder.connect(broker.url);
+      await late.subscribe(`${prefix}/order-1/#`);
+      const retained = await late.waitFor((m) => m.topic === `${prefix}/order-1/state`);
+      assert.equal(retained.retain, true);
+      assert.equal(retained.json.metadata.seq, 1);
+      await late.client.endAsync();
+    });
+
+    it('rejects a malformed event, an unknown event type and an event the state does not accept, changing nothing', async () => {
+      await deploy(marketplace);
+      await client.publish(`${prefix}/order-3/event`, { type: 'reject' });
+      await client.waitFor(isState(prefix, 'order-3'));
+      const before = await rowOf('order-3');
+      const charts = await chartCount();
+      const statesBefore = client.filter((m) => m.topic.startsWith(`${prefix}/order-3/state`)).length;
+
+      const cases = [
+        { payload: '{"type": "reject"', code: 'invalid_event' },
+        { payload: { data: { no: 'type' } }, code: 'invalid_event' },
+        { payload: { type: 'explode' }, code: 'event_not_accepted' },
+        { payload: { type: 'agree' }, code: 'event_not_accepted' },
+      ];
+      for (const [index, c] of cases.entries()) {
+        const id = `bad-${index}`;
+        const payload = typeof c.payload === 'string' ? c.payload : { ...c.payload, id };
+        await client.publish(`${prefix}/order-3/event`, payload);
+        const error = await client.waitFor((m) => m.topic === `${prefix}/order-3/error` && client.filter((e) => e.topic === m.topic).indexOf(m) === index);
+        assert.equal(error.json.code, c.code, JSON.stringify(c.payload));
+        assert.equal(error.json.chartId, 'order-3');
+        assert.equal(typeof error.json.message, 'string');
+        assert.equal(typeof error.json.timestamp, 'number');
+      }
+      // An event for a chart that does not exist yet and is not accepted there creates nothing.
+      await client.publish(`${prefix}/ghost/event`, { type: 'explode' });
+      assert.equal((await client.waitFor((m) => m.topic === `${prefix}/ghost/error`)).json.code, 'event_not_accepted');
+      // A chartId that breaks the rules.
+      await client.publish(`${prefix}/${'x'.repeat(129)}/event`, { type: 'reject' });
+      const invalidId = await client.waitFor((m) => m.topic === `${prefix}/_invalid/error`);
+      assert.equal(invalidId.json.code, 'invalid_event');
+      assert.equal(invalidId.json.chartId, null);
+
+      assert.deepEqual(await rowOf('order-3'), before);
+      assert.equal(await chartCount(), charts);
+      assert.equal(await rowOf('ghost'), undefined);
+      assert.equal(client.filter((m) => m.topic.startsWith(`${prefix}/order-3/state`)).length, statesBefore);
+    });
+
+    it('ignores events the state does not accept when strict is off, and refuses unknown charts when create is off', async () => {
+      await deploy(marketplace, { strict: false, create: false });
+      await client.publish(`${prefix}/nobody/event`, { type: 'reject' });
+      const error = await client.waitFor((m) => m.topic === `${prefix}/nobody/error`);
+      assert.equal(error.json.code, 'unknown_chart');
+      assert.equal(await chartCount(), 0);
+    });
+
+    it('continues every chart from its persisted state after a restart, history and context intact', async () => {
+      await deploy(withHistory);
+      await client.publish(`${prefix}/job-1/event`, { type: 'next', id: 'j1-1' });
+      await client.publish(`${prefix}/job-1/event`, { type: 'pause', id: 'j1-2' });
+      await client.publish(`${prefix}/job-2/event`, { type: 'next', id: 'j2-1' });
+      await client.publish(`${prefix}/job-2/event`, { type: 'next', id: 'j2-2' });
+      await client.waitFor(isState(prefix, 'job-1', (s) => s.metadata.seq === 2));
+      await client.waitFor(isState(prefix, 'job-2', (s) => s.metadata.seq === 2));
+      const paused = client.filter(isState(prefix, 'job-1')).pop().json;
+      assert.deepEqual(paused.value, 'Paused');
+      assert.deepEqual(paused.history, { Work: { current: 'Run', states: {} } });
+
+      // Stop every flow (the store closes its database), then start them again.
+      await helper.unload();
+      await helper.load(allNodes, chartFlow({ brokerUrl: broker.url, store, prefix, definition: withHistory }));
+      await flowAnswers(client, prefix);
+
+      await client.publish(`${prefix}/job-1/event`, { type: 'resume', id: 'j1-3' });
+      await client.publish(`${prefix}/job-2/event`, { type: 'pause', id: 'j2-3' });
+      const resumed = await client.waitFor(isState(prefix, 'job-1', (s) => s.metadata.seq === 3));
+      assert.deepEqual(resumed.json.value, { Work: 'Run' }, 'history returns to the remembered child');
+      assert.deepEqual(resumed.json.context, { owner: 'ops', limits: { retries: 3 } });
+      const job2 = await client.waitFor(isState(prefix, 'job-2', (s) => s.metadata.seq === 3));
+      assert.deepEqual(job2.json.value, 'Paused');
+      assert.deepEqual(job2.json.history, { Work: { current: 'Check', states: {} } });
+      assert.equal((await rowOf('job-1', 'Job')).seq, 3);
+    });
+
+    it('applies 1,000 events of one chart in order, and 50 charts fed at once', async () => {
+      await deploy(ticker);
+      const window = 100;
+      const sent = [];
+      const stateCount = (chartId) => client.filter(isState(prefix, chartId)).length;
+      // Keep at most `window` events in flight (sent, state not yet seen): a broker drops a
+      // backlog past its queue limit (Mosquitto: max_queued_messages 1000) silently.
+      for (let i = 0; i < 1000; i++) {
+        if (i - stateCount('solo') >= window) await client.waitFor(isState(prefix, 'solo', (s) => s.metadata.seq >= i - window + 1));
+        const id = `e-${i}`;
+        sent.push(id);
+        await client.publish(`${prefix}/solo/event`, { type: 'tick', id });
+      }
+      await client.waitFor(isState(prefix, 'solo', (s) => s.metadata.seq === 1000), 60000);
+      const states = client.filter(isState(prefix, 'solo')).map((m) => m.json);
+      assert.deepEqual(states.map((s) => s.metadata.seq), sent.map((_, i) => i + 1));
+      assert.deepEqual(states.map((s) => s.metadata.event.id), sent);
+      assert.equal((await rowOf('solo', 'Ticker')).seq, 1000);
+
+      const charts = Array.from({ length: 50 }, (_, i) => `many-${i}`);
+      const perChart = 20;
+      let published = 0;
+      const received = () => client.filter((m) => m.topic.endsWith('/state') && m.topic.includes('/many-')).length;
+      for (let round = 0; round < perChart; round++) {
+        for (const chartId of charts) {
+          if (published - received() >= window) await client.waitFor(() => published - received() < window, 60000, 'the window to open');
+          await client.publish(`${prefix}/${chartId}/event`, { type: 'tick', id: `${chartId}-${round}` });
+          published++;
+        }
+      }
+      for (const chartId of charts) {
+        const last = await client.waitFor(isState(prefix, chartId, (s) => s.metadata.seq === perChart), 60000);
+        assert.equal(last.json.metadata.event.id, `${chartId}-${perChart - 1}`);
+        const ids = client.filter(isState(prefix, chartId)).map((m) => m.json.metadata.event.id);
+        assert.deepEqual(ids, Array.from({ length: perChart }, (_, r) => `${chartId}-${r}`));
+        assert.equal((await rowOf(chartId, 'Ticker')).seq, perChart);
+      }
+    });
+  });
+}

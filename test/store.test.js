@@ -1,0 +1,117 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { ChartStore, withRetry, isTransient, RetriesExhausted } = require('../dist/index.js');
+const { backends } = require('./support/env');
+
+function record(chartId, seq, value = 'a') {
+  return {
+    machineId: 'M',
+    chartId,
+    machineVersion: 1,
+    seq,
+    status: 'active',
+    state: { chartId, machine: { id: 'M', version: 1 }, status: 'active', value, context: { n: seq }, history: {}, metadata: { timestamp: seq, seq, id: `${chartId}:${seq}` } },
+    snapshot: { status: 'active', value, context: { n: seq }, historyValue: {}, children: {} },
+  };
+}
+
+for (const backend of backends) {
+  describe(`store (${backend.name})`, () => {
+    let config;
+    let store;
+    beforeEach(() => {
+      config = backend.store();
+      store = new ChartStore(config);
+    });
+    afterEach(async () => {
+      await store.query(`drop schema if exists "${config.schema}" cascade`);
+      await store.close();
+    });
+
+    it('migrates once even when several stores start at the same time', async () => {
+      const others = [new ChartStore(config), new ChartStore(config), new ChartStore(config)];
+      await Promise.all([store, ...others].map((s) => s.ready()));
+      await Promise.all(others.map((s) => s.close()));
+      const { rows } = await store.query(`select version from "${config.schema}".migrations order by version`);
+      assert.deepEqual(rows.map((r) => Number(r.version)), [1]);
+      assert.equal(store.status.state, 'connected');
+    });
+
+    it('saves with a compare-and-set on seq', async () => {
+      assert.equal(await store.loadChart('M', 'c1'), undefined);
+      assert.equal(await store.saveChart(record('c1', 1), 0), true);
+      assert.equal(await store.saveChart(record('c1', 1, 'other'), 0), false, 'a second create loses');
+      assert.equal(await store.saveChart(record('c1', 2, 'b'), 1), true);
+      assert.equal(await store.saveChart(record('c1', 3, 'c'), 1), false, 'a stale writer loses');
+      const loaded = await store.loadChart('M', 'c1');
+      assert.equal(loaded.seq, 2);
+      assert.equal(loaded.state.value, 'b');
+      assert.deepEqual(loaded.snapshot.context, { n: 2 });
+      assert.equal(await store.countCharts('M'), 1);
+    });
+
+    it('numbers machine versions by definition, and concurrent deploys agree', async () => {
+      const v1 = await store.registerMachine('M', { id: 'M', states: {} }, 'digest-1');
+      const again = await Promise.all([1, 2, 3].map(() => store.registerMachine('M', { id: 'M' }, 'digest-2')));
+      assert.equal(v1, 1);
+      assert.deepEqual(again, [2, 2, 2]);
+      assert.equal(await store.registerMachine('M', { id: 'M', states: {} }, 'digest-1'), 1, 'an earlier definition keeps its version');
+    });
+
+    it('refuses a schema name that is not an identifier', () => {
+      assert.throws(() => new ChartStore({ ...config, schema: 'x; drop table y' }), /not a valid identifier/);
+    });
+  });
+}
+
+describe('store: retries', () => {
+  const policy = { attempts: 4, initialDelayMs: 1, maxDelayMs: 5, totalMs: 1000 };
+
+  it('classifies transient failures', () => {
+    for (const code of ['40001', '40P01', '57P01', '08006', 'ECONNREFUSED', 'ECONNRESET']) assert.equal(isTransient({ code }), true, code);
+    assert.equal(isTransient(new Error('Connection terminated unexpectedly')), true);
+    for (const code of ['23505', '42P01', '22P02']) assert.equal(isTransient({ code }), false, code);
+  });
+
+  it('retries transient failures and gives up after the bound', async () => {
+    let calls = 0;
+    const result = await withRetry(async () => {
+      calls++;
+      if (calls < 3) throw Object.assign(new Error('refused'), { code: 'ECONNREFUSED' });
+      return 'ok';
+    }, policy);
+    assert.equal(result, 'ok');
+    assert.equal(calls, 3);
+    calls = 0;
+    await assert.rejects(
+      withRetry(async () => {
+        calls++;
+        throw Object.assign(new Error('deadlock'), { code: '40P01' });
+      }, policy),
+      (err) => err instanceof RetriesExhausted && err.attempts === 4,
+    );
+    assert.equal(calls, 4);
+  });
+
+  it('fails at once on other errors', async () => {
+    let calls = 0;
+    await assert.rejects(
+      withRetry(async () => {
+        calls++;
+        throw Object.assign(new Error('syntax'), { code: '42601' });
+      }, policy),
+      /syntax/,
+    );
+    assert.equal(calls, 1);
+  });
+
+  it('reports a refused connection as persistence trouble after its retries', async () => {
+    const store = new ChartStore({ backend: 'postgres', connection: 'postgres://127.0.0.1:1/none', retry: policy });
+    const statuses = [];
+    store.on('status', (s) => statuses.push(s.state));
+    await assert.rejects(store.loadChart('M', 'c'), RetriesExhausted);
+    assert.ok(statuses.includes('retrying'));
+    assert.equal(store.status.state, 'error');
+    await store.close();
+  });
+});
