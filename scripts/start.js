@@ -13,9 +13,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { startEmbeddedBroker } = require('./embedded-broker');
-
-const root = path.resolve(__dirname, '..');
-const pkg = require(path.join(root, 'package.json'));
+const { root, linkPackage } = require('./user-dir');
 const userDir = path.resolve(process.env.NODE_RED_USER_DIR || path.join(root, '.node-red'));
 const editorPort = Number(process.env.PORT || 1880);
 
@@ -41,20 +39,6 @@ async function chooseBroker() {
   return { ...broker, how: 'embedded broker (aedes)' };
 }
 
-/** Makes this package installed in the user directory, the way `npm install` in it would. */
-function linkPackage() {
-  const modules = path.join(userDir, 'node_modules');
-  fs.mkdirSync(modules, { recursive: true });
-  const link = path.join(modules, pkg.name);
-  try {
-    if (fs.realpathSync(link) === root) return;
-    fs.rmSync(link, { recursive: true, force: true });
-  } catch {
-    // not linked yet
-  }
-  fs.symlinkSync(root, link, 'dir');
-}
-
 /** The example flow on first start; on every start, its MQTT broker node points at our broker. */
 function writeFlows(brokerUrl) {
   const flowsFile = path.join(userDir, 'flows.json');
@@ -74,7 +58,7 @@ function writeFlows(brokerUrl) {
 async function main() {
   fs.mkdirSync(userDir, { recursive: true });
   const broker = await chooseBroker();
-  linkPackage();
+  linkPackage(userDir);
   const flowsFile = writeFlows(broker.url);
   const editor = `http://127.0.0.1:${editorPort}/`;
   console.log(`MQTT broker: ${broker.url} (${broker.how})`);

@@ -8,7 +8,7 @@ export { default as xstateAction } from './nodes/xstate-action';
 
 // The engine and runtime, free of Node-RED, for tests, benchmarks and embedding.
 export { compileMachine, initialStep, step, accepts, restoreSnapshot, canonicalJson } from './engine/machine';
-export type { CompiledMachine, Step, ExternalAction, EventObject } from './engine/machine';
+export type { CompiledMachine, Step, ExternalAction, EventObject, TimerChange, Implementations } from './engine/machine';
 export { parseDefinition } from './engine/definition';
 export { parseEvent, checkChartId, isValidChartId, chartIdFromTopic, MAX_EVENT_BYTES } from './engine/event';
 export { chartStateOf, valuesOf, valueChanges } from './engine/chart-state';
@@ -22,4 +22,6 @@ export { withRetry, isTransient, DEFAULT_RETRY, RetriesExhausted } from './store
 export { ChartRuntime } from './runtime/chart-runtime';
 export type { Outcome } from './runtime/chart-runtime';
 export { KeyedQueue } from './runtime/keyed-queue';
+export { TimerScheduler } from './runtime/timer-scheduler';
+export { isoDurationMs } from './engine/delays';
 export { actionBus } from './runtime/action-bus';

@@ -1,5 +1,6 @@
 import { ChartError, messageOf } from './errors';
 import { findUnsafeJson, isPlainObject, JsonObject } from './json';
+import { isIsoDuration } from './delays';
 
 /** Names of the implementations a machine may reference (the code itself is bound later). */
 export interface ImplementationNames {
@@ -166,9 +167,20 @@ function checkStates(
 }
 
 function checkDelay(name: string, where: string, names: ImplementationNames, problems: string[]): void {
-  if (/^\d+$/.test(name)) return;
+  if (/^\d+$/.test(name) || isIsoDuration(name)) return;
   if (names.delays.has(name)) return;
-  problems.push(`${where}: the delay "${name}" is neither a number of milliseconds nor a named delay of the implementations (XState would fire it at once).`);
+  problems.push(`${where}: the delay "${name}" is neither a number of milliseconds, an ISO 8601 duration (PT5M) nor a named delay of the implementations (XState would fire it at once).`);
+}
+
+/** Every `after` key of the definition that is an ISO 8601 duration. */
+export function isoDelayKeys(definition: JsonObject): string[] {
+  const keys = new Set<string>();
+  const visit = (state: JsonObject) => {
+    if (isPlainObject(state.after)) for (const key of Object.keys(state.after)) if (isIsoDuration(key)) keys.add(key);
+    if (isPlainObject(state.states)) for (const child of Object.values(state.states)) if (isPlainObject(child)) visit(child);
+  };
+  visit(definition);
+  return [...keys];
 }
 
 function checkTransitions(

@@ -8,7 +8,8 @@ import {
   type ExecutableActionObject,
 } from 'xstate';
 import { ChartError, messageOf } from './errors';
-import { parseDefinition, type ImplementationNames, NO_IMPLEMENTATIONS } from './definition';
+import { isoDelayKeys, parseDefinition, type ImplementationNames } from './definition';
+import { isoDurationMs } from './delays';
 import type { JsonObject } from './json';
 
 /** A compound or parallel state whose value is published on `value/{stateId}`. */
@@ -34,15 +35,35 @@ export interface CompiledMachine {
   collected: ExecutableActionObject[];
 }
 
+/** Implementations by name, as XState's `provide()` takes them. */
+export interface Implementations {
+  actions?: Record<string, unknown>;
+  guards?: Record<string, unknown>;
+  /** Milliseconds, or a function of `{ context, event }` returning them. */
+  delays?: Record<string, unknown>;
+}
+
 export interface CompileOptions {
-  implementationNames?: ImplementationNames;
+  implementations?: Implementations;
 }
 
 export function compileMachine(source: unknown, options: CompileOptions = {}): CompiledMachine {
-  const definition = parseDefinition(source, options.implementationNames ?? NO_IMPLEMENTATIONS);
+  const implementations = options.implementations ?? {};
+  const names: ImplementationNames = {
+    actions: new Set(Object.keys(implementations.actions ?? {})),
+    guards: new Set(Object.keys(implementations.guards ?? {})),
+    delays: new Set(Object.keys(implementations.delays ?? {})),
+  };
+  const definition = parseDefinition(source, names);
+  // ISO 8601 `after` keys are named delays to XState: give each its length.
+  const isoDelays = Object.fromEntries(isoDelayKeys(definition).map((key) => [key, isoDurationMs(key) as number]));
   let logic: AnyStateMachine;
   try {
-    logic = createMachine(definition as never);
+    logic = createMachine(definition as never).provide({
+      actions: implementations.actions,
+      guards: implementations.guards,
+      delays: { ...isoDelays, ...implementations.delays },
+    } as never);
   } catch (err) {
     throw new ChartError('definition_invalid', `XState rejected the machine: ${messageOf(err)}`);
   }
@@ -115,11 +136,17 @@ export interface ExternalAction {
   params: unknown;
 }
 
+/** A delayed event to schedule (or replace, same id) or to cancel, in the order XState produced them. */
+export type TimerChange =
+  | { kind: 'schedule'; id: string | undefined; event: EventObject; delayMs: number }
+  | { kind: 'cancel'; id: string };
+
 export interface Step {
   snapshot: AnyMachineSnapshot;
   /** XState's own persisted snapshot: what an exact restore (history included) needs. */
   persisted: JsonObject;
   actions: ExternalAction[];
+  timers: TimerChange[];
 }
 
 export function initialStep(compiled: CompiledMachine): Step {
@@ -154,13 +181,21 @@ function run(compiled: CompiledMachine, compute: () => AnyMachineSnapshot): Step
     throw new ChartError('implementation_error', `The chart failed: ${messageOf(snapshot.error)}`);
   }
   const actions: ExternalAction[] = [];
+  const timers: TimerChange[] = [];
   for (const action of collected) {
-    // Implemented and built-in actions (assign, raise...) are already applied to the snapshot.
-    if (action.exec !== undefined || action.type.startsWith('xstate.')) continue;
-    actions.push({ type: action.type, params: action.params ?? {} });
+    const params = action.params as { delay?: number; id?: string; event?: EventObject; sendId?: string } | undefined;
+    if (action.type === 'xstate.raise' && params?.delay !== undefined && params.event) {
+      // XState does not keep delayed events across restarts: they become timer rows.
+      timers.push({ kind: 'schedule', id: params.id, event: params.event, delayMs: Math.max(0, Number(params.delay)) });
+    } else if (action.type === 'xstate.cancel' && typeof params?.sendId === 'string') {
+      timers.push({ kind: 'cancel', id: params.sendId });
+    } else if (action.exec === undefined && !action.type.startsWith('xstate.')) {
+      actions.push({ type: action.type, params: action.params ?? {} });
+    }
+    // Implemented and other built-in actions (assign, raise without delay...) are already applied.
   }
   const persisted = compiled.logic.getPersistedSnapshot(snapshot) as JsonObject;
-  return { snapshot, persisted, actions };
+  return { snapshot, persisted, actions, timers };
 }
 
 function guarded<T>(compute: () => T): T {

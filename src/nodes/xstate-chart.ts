@@ -4,6 +4,8 @@ import { compileMachine, type CompiledMachine } from '../engine/machine';
 import { errorMessage, Output, type OutMessage } from '../engine/messages';
 import { actionBus } from '../runtime/action-bus';
 import { ChartRuntime, type Outcome } from '../runtime/chart-runtime';
+import { TimerScheduler } from '../runtime/timer-scheduler';
+import { downstreamMqttOut, mqttConnected } from './downstream';
 import type { StoreStatus } from '../store/chart-store';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
 import type { StoreNode } from './xstate-store';
@@ -23,6 +25,8 @@ export interface ChartConfig {
 export const DEFAULT_PREFIX = 'xstate/chart';
 const STATUS_INTERVAL_MS = 250;
 const CLOSE_WAIT_MS = 10000;
+/** How long timers wait at start-up for the `mqtt out` nodes downstream to connect. */
+const MQTT_WAIT_MS = 15000;
 
 function flag(value: boolean | string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
@@ -65,6 +69,7 @@ export default function registerChartNode(RED: NodeAPI): void {
 
     // Node status: charts served and last transition, or the store's trouble, at most 4 times a second.
     let chartCount = 0;
+    let pendingTimers = 0;
     let lastText = '';
     let storeStatus: StoreStatus | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
@@ -72,7 +77,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       if (failure) return { fill: 'red', shape: 'ring', text: `${failure.code}: ${failure.message}`.slice(0, 120) };
       if (storeStatus?.state === 'retrying') return { fill: 'yellow', shape: 'ring', text: `store retrying: ${storeStatus.message}`.slice(0, 120) };
       if (storeStatus?.state === 'error') return { fill: 'red', shape: 'ring', text: `store error: ${storeStatus.message}`.slice(0, 120) };
-      const charts = `${chartCount} chart${chartCount === 1 ? '' : 's'}`;
+      const charts = `${chartCount} chart${chartCount === 1 ? '' : 's'}${pendingTimers > 0 ? `, ${pendingTimers} timer${pendingTimers === 1 ? '' : 's'}` : ''}`;
       return { fill: 'green', shape: 'dot', text: lastText ? `${charts} · ${lastText}` : charts };
     };
     const showStatus = (immediately = false) => {
@@ -98,10 +103,13 @@ export default function registerChartNode(RED: NodeAPI): void {
       showStatus(true);
     };
     store?.on('status', onStoreStatus);
+    const releaseStore = store?.acquire();
 
     // The runtime exists once the machine's version is registered; a failed registration is retried
     // by the next event.
     let runtime: Promise<ChartRuntime> | undefined;
+    let scheduler: TimerScheduler | undefined;
+    let closing = false;
     const ensureRuntime = (): Promise<ChartRuntime> => {
       if (!runtime && store && compiled) {
         const machine = compiled;
@@ -109,14 +117,17 @@ export default function registerChartNode(RED: NodeAPI): void {
           const version = await store.registerMachine(machine.id, machine.definition, machine.digest);
           chartCount = await store.countCharts(machine.id);
           showStatus(true);
-          return new ChartRuntime({
+          const rt = new ChartRuntime({
             store,
             machine,
             version,
             topicPrefix: prefix,
             create: flag(config.create, true),
             strict: flag(config.strict, true),
+            onTimersScheduled: (delayMs) => scheduler?.notify(delayMs),
           });
+          void startTimers(rt, machine.id);
+          return rt;
         })();
         runtime.catch(() => {
           runtime = undefined;
@@ -125,6 +136,43 @@ export default function registerChartNode(RED: NodeAPI): void {
       return runtime ?? Promise.reject(failure);
     };
     if (!failure) ensureRuntime().catch((err) => node.warn(`xstate-chart: store not ready yet: ${messageOf(err)}`));
+
+    /** Due timers fire once the `mqtt out` nodes downstream can publish what they produce. */
+    const startTimers = async (rt: ChartRuntime, machineId: string) => {
+      const outputs = downstreamMqttOut(RED, node as never);
+      if (outputs.length > 0 && !(await mqttConnected(outputs, MQTT_WAIT_MS))) {
+        node.warn('xstate-chart: the mqtt out nodes downstream are not connected yet; timers start anyway.');
+      }
+      if (closing) return;
+      scheduler = new TimerScheduler({
+        store: store as NonNullable<typeof store>,
+        machineId,
+        fire: (timer) =>
+          rt.fireTimer(timer).then((outcome) => {
+            emit(outcome, (msgs) => node.send(msgs));
+            noteOutcome(outcome);
+          }),
+        onPending: (pending) => {
+          if (pending !== pendingTimers) {
+            pendingTimers = pending;
+            showStatus();
+          }
+        },
+        onError: (err) => node.warn(`xstate-chart: timers: ${messageOf(err)}`),
+      });
+      scheduler.start();
+    };
+
+    const noteOutcome = (outcome: Outcome) => {
+      if (outcome.kind === 'rejected') {
+        lastText = `${outcome.chartId ?? '?'}: ${outcome.error.code}`;
+        showStatus();
+      } else if (outcome.kind === 'applied') {
+        if (outcome.created) chartCount++;
+        lastText = `${outcome.chartId}: ${JSON.stringify(outcome.state.value).replace(/["{}]/g, '').replace(/:/g, '.')}`;
+        showStatus();
+      }
+    };
 
     const emit = (outcome: Outcome, send: SendFunction) => {
       if (outcome.messages.length === 0) return;
@@ -171,18 +219,9 @@ export default function registerChartNode(RED: NodeAPI): void {
         .then((rt) => rt.dispatch(id, parsed), (err) => rtFailure(err))
         .then((outcome) => {
           emit(outcome, send);
-          if (outcome.kind === 'rejected') {
-            lastText = `${id}: ${outcome.error.code}`;
-            showStatus();
-            done(userFacingError(outcome.error));
-            return;
-          }
-          if (outcome.kind === 'applied') {
-            if (outcome.created) chartCount++;
-            lastText = `${id}: ${JSON.stringify(outcome.state.value).replace(/["{}]/g, '').replace(/:/g, '.')}`;
-            showStatus();
-          }
-          done();
+          noteOutcome(outcome);
+          if (outcome.kind === 'rejected') done(userFacingError(outcome.error));
+          else done();
         })
         .catch((err) => done(err));
 
@@ -194,11 +233,16 @@ export default function registerChartNode(RED: NodeAPI): void {
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      closing = true;
       store?.off('status', onStoreStatus);
       if (statusTimer) clearTimeout(statusTimer);
-      const drained = runtime ? runtime.then((rt) => rt.idle(), () => {}) : Promise.resolve();
+      const stopped = scheduler ? scheduler.stop() : Promise.resolve();
+      const drained = stopped.then(() => (runtime ? runtime.then((rt) => rt.idle(), () => {}) : undefined));
       const timeout = new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref());
-      Promise.race([drained, timeout]).then(() => done());
+      Promise.race([drained, timeout]).then(() => {
+        releaseStore?.();
+        done();
+      });
     });
   }
   RED.nodes.registerType('xstate-chart', XStateChartNode as never);

@@ -1,15 +1,18 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine/chart-state';
 import { ChartError, messageOf } from '../engine/errors';
-import { accepts, initialStep, restoreSnapshot, step, type CompiledMachine, type EventObject, type ExternalAction } from '../engine/machine';
+import { accepts, initialStep, restoreSnapshot, step, type CompiledMachine, type EventObject, type ExternalAction, type TimerChange } from '../engine/machine';
 import { errorMessage, transitionMessages, type OutMessage } from '../engine/messages';
 import type { ChartRecord } from '../store/chart-record';
+import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transition';
+import type { DueTimer } from '../store/sql/timers';
 import { KeyedQueue } from './keyed-queue';
 
 /** What the runtime needs of a store; {@link ChartStore} is one. */
 export interface ChartPersistence {
   loadChart(machineId: string, chartId: string): Promise<ChartRecord | undefined>;
-  saveChart(record: ChartRecord, expectedSeq: number): Promise<boolean>;
+  commitTransition(commit: TransitionCommit): Promise<CommitResult>;
+  dropTimer(machineId: string, chartId: string, timerId: string, scheduledSeq: number): Promise<void>;
 }
 
 export interface RuntimeOptions {
@@ -27,6 +30,8 @@ export interface RuntimeOptions {
   /** Largest context, in bytes of JSON, a transition may commit. */
   maxContextBytes?: number;
   now?: () => number;
+  /** Told after a commit that scheduled timers, with the shortest delay, so a scheduler can wake. */
+  onTimersScheduled?: (delayMs: number) => void;
 }
 
 export type Outcome =
@@ -51,7 +56,7 @@ export const DEFAULT_MAX_CONTEXT_BYTES = 1024 * 1024;
  * committed with a compare-and-set on `seq` before any message is returned; nothing here emits.
  */
 export class ChartRuntime {
-  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machine'>> & Pick<RuntimeOptions, 'store' | 'machine'>;
+  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machine' | 'onTimersScheduled'>> & Pick<RuntimeOptions, 'store' | 'machine' | 'onTimersScheduled'>;
   private readonly queue = new KeyedQueue();
   private readonly cache = new Map<string, LiveChart>();
 
@@ -69,9 +74,19 @@ export class ChartRuntime {
 
   /** Queues an event for a chart; resolves once it is committed (or rejected). Never rejects. */
   dispatch(chartId: string, event: EventObject): Promise<Outcome> {
-    return this.queue.run(chartId, () =>
-      this.apply(chartId, event).catch((err) => this.reject(err instanceof ChartError ? err : new ChartError('implementation_error', messageOf(err)), chartId, event)),
-    );
+    return this.queue.run(chartId, () => this.apply(chartId, event).catch((err) => this.rejectWith(err, chartId, event)));
+  }
+
+  /**
+   * Queues a due timer's event behind the chart's other events. A timer whose state was left, or
+   * that another process fired first, is dropped quietly: XState ignores a stale delayed event too.
+   */
+  fireTimer(timer: DueTimer): Promise<Outcome> {
+    return this.queue.run(timer.chartId, () => this.apply(timer.chartId, timer.event as EventObject, timer).catch((err) => this.rejectWith(err, timer.chartId, timer.event)));
+  }
+
+  private rejectWith(err: unknown, chartId: string, event: unknown): Outcome {
+    return this.reject(err instanceof ChartError ? err : new ChartError('implementation_error', messageOf(err)), chartId, event);
   }
 
   /** The outcome for an input refused before it reached a chart's queue (bad topic, payload...). */
@@ -96,24 +111,31 @@ export class ChartRuntime {
     return this.queue.idle();
   }
 
-  private async apply(chartId: string, event: EventObject): Promise<Outcome> {
+  private async apply(chartId: string, event: EventObject, fired?: DueTimer): Promise<Outcome> {
     const { machine, version, store, create, strict, now, topicPrefix } = this.options;
     for (let attempt = 1; ; attempt++) {
       const live = await this.live(chartId);
       let base: LiveChart;
       let entryActions: ExternalAction[] = [];
+      let entryTimers: TimerChange[] = [];
       if (live) {
         base = live;
         if (event.id !== undefined && live.state?.metadata.event?.id === event.id) {
           return { kind: 'duplicate', chartId, state: live.state, messages: [] };
         }
       } else {
+        if (fired) return { kind: 'ignored', chartId, messages: [] };
         if (!create) throw new ChartError('unknown_chart', `There is no chart "${chartId}" of machine "${machine.id}", and this node does not create charts.`);
         const initial = initialStep(machine);
         base = { snapshot: initial.snapshot, seq: 0 };
         entryActions = initial.actions;
+        entryTimers = initial.timers;
       }
       if (!accepts(machine, base.snapshot, event)) {
+        if (fired) {
+          await this.dropTimer(chartId, fired);
+          return { kind: 'ignored', chartId, messages: [] };
+        }
         if (!strict) return { kind: 'ignored', chartId, messages: [] };
         const where = base.snapshot.status === 'done' ? 'the chart has reached its final state' : `state ${JSON.stringify(base.snapshot.value)} has no transition for it`;
         throw new ChartError('event_not_accepted', `The event "${event.type}" is not accepted: ${where}.`);
@@ -132,15 +154,17 @@ export class ChartRuntime {
         throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
       }
       const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted };
-      let committed: boolean;
+      const timers = timerWrites([...entryTimers, ...next.timers], seq);
+      let result: CommitResult;
       try {
-        committed = await store.saveChart(record, base.seq);
+        result = await store.commitTransition({ record, expectedSeq: base.seq, ...timers, fired });
       } catch (err) {
         // The commit may or may not have happened (a connection lost mid-commit): read it again next time.
         this.cache.delete(chartId);
         throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
       }
-      if (!committed) {
+      if (result === 'stale') return { kind: 'ignored', chartId, messages: [] };
+      if (result === 'conflict') {
         // Another process committed this chart first: start again from its state.
         this.cache.delete(chartId);
         if (attempt < COMPARE_AND_SET_ATTEMPTS) continue;
@@ -148,8 +172,17 @@ export class ChartRuntime {
       }
       const values = valuesOf(machine.valueStates, state.value);
       this.remember(chartId, { snapshot: next.snapshot, seq, state, values });
+      if (timers.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...timers.schedule.map((t) => t.delayMs)));
       const messages = transitionMessages(topicPrefix, state, valueChanges(base.values, values), [...entryActions, ...next.actions]);
       return { kind: 'applied', chartId, state, created: !live, messages };
+    }
+  }
+
+  private async dropTimer(chartId: string, timer: DueTimer): Promise<void> {
+    try {
+      await this.options.store.dropTimer(this.options.machine.id, chartId, timer.timerId, timer.scheduledSeq);
+    } catch {
+      // Left in place, the row is claimed again after its lease and dropped then.
     }
   }
 
@@ -186,4 +219,17 @@ export class ChartRuntime {
       this.cache.delete(oldest);
     }
   }
+}
+
+/** The net effect of a transition's timer changes: the last change of each timer id wins. */
+function timerWrites(changes: TimerChange[], seq: number): { schedule: TimerWrite[]; cancel: string[] } {
+  const last = new Map<string, TimerChange>();
+  changes.forEach((change, index) => last.set(change.id ?? `xstate.raise.${seq}.${index}`, change));
+  const schedule: TimerWrite[] = [];
+  const cancel: string[] = [];
+  for (const [id, change] of last) {
+    if (change.kind === 'cancel') cancel.push(id);
+    else schedule.push({ id, event: change.event, delayMs: change.delayMs });
+  }
+  return { schedule, cancel };
 }

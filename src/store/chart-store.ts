@@ -9,6 +9,8 @@ import { loadChart } from './sql/load-chart';
 import { saveChart } from './sql/save-chart';
 import { registerMachine } from './sql/register-machine';
 import { countCharts } from './sql/count-charts';
+import { commitTransition, type CommitResult, type TransitionCommit } from './sql/commit-transition';
+import { claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type TimerOutlook } from './sql/timers';
 
 export type Backend = 'postgres' | 'embedded';
 
@@ -45,6 +47,8 @@ export class ChartStore extends EventEmitter {
   private db?: Db;
   private opening?: Promise<Db>;
   private readonly inflight = new Set<Promise<unknown>>();
+  private users = 0;
+  private usersGone?: () => void;
   private closed = false;
   status: StoreStatus = { state: 'connecting', message: 'connecting' };
 
@@ -84,6 +88,27 @@ export class ChartStore extends EventEmitter {
     return this.run((db) => saveChart(db, this.table, record, expectedSeq));
   }
 
+  /** A transition with its timers, all or nothing; see {@link commitTransition}. */
+  commitTransition(commit: TransitionCommit): Promise<CommitResult> {
+    return this.run((db) => commitTransition(db, this.table, commit));
+  }
+
+  claimDueTimers(machineId: string, owner: string, leaseMs: number, limit: number): Promise<DueTimer[]> {
+    return this.run((db) => claimDueTimers(db, this.table, machineId, owner, leaseMs, limit));
+  }
+
+  timerOutlook(machineId: string): Promise<TimerOutlook> {
+    return this.run((db) => timerOutlook(db, this.table, machineId));
+  }
+
+  releaseTimers(machineId: string, owner: string): Promise<void> {
+    return this.run((db) => releaseTimers(db, this.table, machineId, owner));
+  }
+
+  dropTimer(machineId: string, chartId: string, timerId: string, scheduledSeq: number): Promise<void> {
+    return this.run((db) => dropTimer(db, this.table, machineId, chartId, timerId, scheduledSeq));
+  }
+
   registerMachine(machineId: string, definition: unknown, digest: string): Promise<number> {
     return this.run((db) => registerMachine(db, this.table, machineId, definition, digest));
   }
@@ -97,9 +122,37 @@ export class ChartStore extends EventEmitter {
     return this.run((db) => db.query<R>(text, params));
   }
 
-  /** Waits for pending writes, then ends the pool (or releases the shared PGlite). */
-  async close(): Promise<void> {
+  /**
+   * Registers a node that uses the store; it calls the returned function when it has finished
+   * (after its own close). Node-RED closes all nodes at once: this is how the store knows when the
+   * last write of its users is done.
+   */
+  acquire(): () => void {
+    this.users++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.users--;
+      if (this.users === 0) this.usersGone?.();
+    };
+  }
+
+  /**
+   * Waits for its users to finish (at most `waitForUsersMs`) and for pending writes, then ends the
+   * pool (or releases the shared PGlite).
+   */
+  async close(waitForUsersMs = 12000): Promise<void> {
     if (this.closed) return;
+    if (this.users > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitForUsersMs);
+        this.usersGone = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     this.closed = true;
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.opening?.catch(() => {});

@@ -30,6 +30,25 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
         primary key (machine_id, chart_id)
       );`,
   },
+  {
+    // Durable timers: XState keeps delayed events in memory only. A row per pending delayed event,
+    // written in the transaction of the transition that scheduled it.
+    version: 2,
+    sql: (s) => `
+      create table ${s}.timers (
+        machine_id text not null,
+        chart_id text not null,
+        timer_id text not null,
+        event jsonb not null,
+        due_at timestamptz not null,
+        scheduled_seq bigint not null,
+        claimed_by text,
+        claimed_until timestamptz,
+        primary key (machine_id, chart_id, timer_id),
+        foreign key (machine_id, chart_id) references ${s}.charts (machine_id, chart_id) on delete cascade
+      );
+      create index timers_due on ${s}.timers (machine_id, due_at);`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,64 @@
+'use strict';
+// A real Node-RED process with this package installed, for restarts, crashes and several
+// processes on one store.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { linkPackage } = require('../../scripts/user-dir');
+
+class NodeRedProcess {
+  constructor({ flows, userDir, port = 0, env = {} }) {
+    this.flows = flows;
+    this.userDir = userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xstate-nr-'));
+    this.port = port;
+    this.env = env;
+    this.output = '';
+  }
+
+  /** Starts Node-RED; resolves at "Started flows" with the time it happened. */
+  async start() {
+    fs.mkdirSync(this.userDir, { recursive: true });
+    linkPackage(this.userDir);
+    fs.writeFileSync(path.join(this.userDir, 'flows.json'), JSON.stringify(this.flows, null, 2));
+    fs.writeFileSync(
+      path.join(this.userDir, 'settings.js'),
+      `module.exports = { flowFile: 'flows.json', credentialSecret: false, uiHost: '127.0.0.1', uiPort: ${this.port}, logging: { console: { level: 'info' } }, editorTheme: { tours: false } };\n`,
+    );
+    const red = require.resolve('node-red/red.js');
+    this.child = spawn(process.execPath, [red, '--userDir', this.userDir, '--settings', path.join(this.userDir, 'settings.js')], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    const startedAt = this.output.length;
+    return new Promise((resolve, reject) => {
+      let started = false;
+      this.child.stdout.on('data', (chunk) => {
+        this.output += chunk;
+        if (!started && this.output.indexOf('Started flows', startedAt) >= 0) {
+          started = true;
+          resolve(Date.now());
+        }
+      });
+      this.child.stderr.on('data', (chunk) => (this.output += chunk));
+      this.child.once('exit', (code) => reject(new Error(`Node-RED exited (${code}) before starting its flows:\n${this.output.slice(-3000)}`)));
+    });
+  }
+
+  /** Stops Node-RED the way a service manager does (SIGTERM: flows close, then exit). */
+  async stop() {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    return this.exited;
+  }
+
+  /** Kills Node-RED with no chance to clean up. */
+  async kill() {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+}
+
+module.exports = { NodeRedProcess };
