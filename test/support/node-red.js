@@ -4,6 +4,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 const helper = require('node-red-node-test-helper');
 const { dataRoot } = require('./env');
+const { chartFlow, flowAnswers } = require('./flows');
 
 helper.init(require.resolve('node-red'));
 const userDir = path.join(dataRoot, 'userDir');
@@ -16,46 +17,6 @@ const chartNode = require('../../nodes/xstate-chart/xstate-chart.js');
 const actionNode = require('../../nodes/xstate-action/xstate-action.js');
 const ourNodes = [storeNode, chartNode, actionNode];
 const allNodes = [mqttNodes, ...ourNodes];
-
-/** A flow: mqtt in → xstate-chart → mqtt out, plus the given extra nodes. */
-function chartFlow({ brokerUrl, store, prefix, definition, create = true, strict = true, extra = [] }) {
-  const url = new URL(brokerUrl);
-  return [
-    { id: 'broker', type: 'mqtt-broker', broker: url.hostname, port: url.port || '1883', clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '15', cleansession: true },
-    { id: 'store', type: 'xstate-store', ...store },
-    { id: 'in', type: 'mqtt in', topic: `${prefix}/+/event`, qos: '1', datatype: 'auto-detect', broker: 'broker', nl: false, rap: true, rh: 0, inputs: 0, wires: [['chart']] },
-    {
-      id: 'chart',
-      type: 'xstate-chart',
-      store: 'store',
-      source: 'inline',
-      definition: typeof definition === 'string' ? definition : JSON.stringify(definition),
-      topicPrefix: prefix,
-      create,
-      strict,
-      wires: [['out'], ['out'], ['out']],
-    },
-    { id: 'out', type: 'mqtt out', topic: '', qos: '', retain: '', broker: 'broker', wires: [] },
-    ...extra,
-  ];
-}
-
-/**
- * Resolves once the flow answers over MQTT: publishes a malformed event to a probe chart until its
- * error comes back, which proves that `mqtt in` is subscribed and `mqtt out` is connected.
- */
-async function flowAnswers(recorder, prefix, timeoutMs = 20000) {
-  const started = Date.now();
-  const probe = `probe-${started}-${Math.random().toString(36).slice(2, 8)}`;
-  const answered = recorder.waitFor((m) => m.topic === `${prefix}/${probe}/error`, timeoutMs, 'the flow to answer');
-  let done = false;
-  answered.then(() => (done = true), () => (done = true));
-  while (!done && Date.now() - started < timeoutMs) {
-    await recorder.publish(`${prefix}/${probe}/event`, '{probe');
-    await Promise.race([answered.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 250))]);
-  }
-  await answered;
-}
 
 /** The calls of the (sinon-spied) Node.status made by one node. */
 function statusCalls(node) {
