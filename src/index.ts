@@ -7,9 +7,11 @@ export { default as xstateChart } from './nodes/xstate-chart';
 export { default as xstateAction } from './nodes/xstate-action';
 
 // The engine and runtime, free of Node-RED, for tests, benchmarks and embedding.
-export { compileMachine, initialStep, step, accepts, restoreSnapshot, canonicalJson } from './engine/machine';
+export { compileMachine, initialStep, step, accepts, restoreSnapshot, canonicalJson, digestOf } from './engine/machine';
 export type { CompiledMachine, Step, ExternalAction, EventObject, TimerChange, Implementations } from './engine/machine';
 export { parseDefinition } from './engine/definition';
+export { compileJavaScript } from './engine/sandbox';
+export { jsonLogicProblem } from './engine/declarative';
 export { parseEvent, checkChartId, isValidChartId, chartIdFromTopic, MAX_EVENT_BYTES } from './engine/event';
 export { chartStateOf, valuesOf, valueChanges } from './engine/chart-state';
 export type { ChartState } from './engine/chart-state';
@@ -23,5 +25,6 @@ export { ChartRuntime } from './runtime/chart-runtime';
 export type { Outcome } from './runtime/chart-runtime';
 export { KeyedQueue } from './runtime/keyed-queue';
 export { TimerScheduler } from './runtime/timer-scheduler';
+export { MachineVersions } from './runtime/machine-versions';
 export { isoDurationMs } from './engine/delays';
 export { actionBus } from './runtime/action-bus';

@@ -2,7 +2,7 @@
 // Durable timers through the runtime and a real store (no Node-RED): scheduling, firing once,
 // cancelling, replacing, stale timers, ISO 8601 and named delays.
 const assert = require('node:assert/strict');
-const { ChartStore, ChartRuntime, TimerScheduler, compileMachine, isoDurationMs, ChartError } = require('../dist/index.js');
+const { ChartStore, ChartRuntime, TimerScheduler, MachineVersions, compileMachine, isoDurationMs, ChartError } = require('../dist/index.js');
 const { backends } = require('./support/env');
 
 const deadline = (after = { 300: 'Expired' }) => ({
@@ -30,7 +30,7 @@ for (const backend of backends) {
       const version = await store.registerMachine(machine.id, machine.definition, machine.digest);
       fired = [];
       const waiters = [];
-      runtime = new ChartRuntime({ store, machine, version, topicPrefix: 'x', create: true, strict: true, onTimersScheduled: (ms) => scheduler.notify(ms) });
+      runtime = new ChartRuntime({ store, machines: new MachineVersions({ machine, version }, () => Promise.reject(new Error('one version')), compileMachine), topicPrefix: 'x', create: true, strict: true, onTimersScheduled: (ms) => scheduler.notify(ms) });
       scheduler = new TimerScheduler({
         store,
         machineId: machine.id,

@@ -1,6 +1,7 @@
 import { ChartError, messageOf } from './errors';
 import { findUnsafeJson, isPlainObject, JsonObject } from './json';
 import { isIsoDuration } from './delays';
+import { DECLARATIVE_ACTIONS, DECLARATIVE_GUARDS, jsonLogicProblem } from './declarative';
 
 /** Names of the implementations a machine may reference (the code itself is bound later). */
 export interface ImplementationNames {
@@ -14,6 +15,13 @@ export const NO_IMPLEMENTATIONS: ImplementationNames = {
   guards: new Set(),
   delays: new Set(),
 };
+
+/**
+ * For machines written to the store, whose implementations live in the chart nodes that run them:
+ * any guard or delay name is accepted here and checked by each node when it loads the machine.
+ */
+const ANY_NAME = { has: () => true } as unknown as ReadonlySet<string>;
+export const ANY_IMPLEMENTATIONS: ImplementationNames = { actions: ANY_NAME, guards: ANY_NAME, delays: ANY_NAME };
 
 /** A machine id is published as a topic level (`value/{machine id}`) and referenced as `#id`. */
 const MACHINE_ID = /^[A-Za-z0-9_\-:]{1,128}$/;
@@ -252,7 +260,11 @@ function checkGuard(guard: unknown, label: string, names: ImplementationNames, p
     problems.push(`${label}: a guard must be a name or an object with a "type".`);
     return;
   }
-  if (!names.guards.has(type)) {
+  if ((DECLARATIVE_GUARDS as readonly string[]).includes(type)) {
+    const problem = jsonLogicProblem(isPlainObject(guard) ? guard.params : undefined);
+    if (!isPlainObject(guard) || guard.params === undefined) problems.push(`${label}: the guard "${type}" needs "params": a JSON Logic rule.`);
+    else if (problem) problems.push(`${label}: the guard "${type}" has an invalid rule: ${problem}.`);
+  } else if (!names.guards.has(type)) {
     problems.push(`${label}: the guard "${type}" has no implementation (an unknown guard would fail every event that reaches it).`);
   }
 }
@@ -264,6 +276,16 @@ function checkActionList(value: unknown, label: string, names: ImplementationNam
     const type = typeof action === 'string' ? action : isPlainObject(action) ? action.type : undefined;
     if (typeof type !== 'string' || type === '') {
       problems.push(`${label}: an action must be a name or an object with a "type".`);
+    } else if ((DECLARATIVE_ACTIONS as readonly string[]).includes(type)) {
+      const params = isPlainObject(action) ? action.params : undefined;
+      if (!isPlainObject(params)) {
+        problems.push(`${label}: the action "${type}" needs "params": an object of context keys to JSON Logic rules.`);
+      } else {
+        for (const [key, rule] of Object.entries(params)) {
+          const problem = jsonLogicProblem(rule);
+          if (problem) problems.push(`${label}: the action "${type}" has an invalid rule for "${key}": ${problem}.`);
+        }
+      }
     } else if (type.startsWith('xstate.') && !names.actions.has(type)) {
       problems.push(`${label}: the action "${type}" uses XState's reserved prefix "xstate.".`);
     }

@@ -10,6 +10,7 @@ import {
 import { ChartError, messageOf } from './errors';
 import { isoDelayKeys, parseDefinition, type ImplementationNames } from './definition';
 import { isoDurationMs } from './delays';
+import { declarativeImplementations } from './declarative';
 import type { JsonObject } from './json';
 
 /** A compound or parallel state whose value is published on `value/{stateId}`. */
@@ -44,11 +45,22 @@ export interface Implementations {
 }
 
 export interface CompileOptions {
+  /** Named implementations (from the node's JavaScript); `expr` and `assign` are built in. */
   implementations?: Implementations;
+  /** Where XState's `log` action writes. */
+  logger?: (...args: unknown[]) => void;
 }
 
 export function compileMachine(source: unknown, options: CompileOptions = {}): CompiledMachine {
   const implementations = options.implementations ?? {};
+  const declarative = declarativeImplementations();
+  for (const [section, builtIn] of [['guards', declarative.guards], ['actions', declarative.actions]] as const) {
+    for (const name of Object.keys(builtIn)) {
+      if (implementations[section]?.[name] !== undefined) {
+        throw new ChartError('definition_invalid', `The implementation ${section}.${name} would replace the built-in JSON Logic "${name}": choose another name.`);
+      }
+    }
+  }
   const names: ImplementationNames = {
     actions: new Set(Object.keys(implementations.actions ?? {})),
     guards: new Set(Object.keys(implementations.guards ?? {})),
@@ -60,8 +72,8 @@ export function compileMachine(source: unknown, options: CompileOptions = {}): C
   let logic: AnyStateMachine;
   try {
     logic = createMachine(definition as never).provide({
-      actions: implementations.actions,
-      guards: implementations.guards,
+      actions: { ...declarative.actions, ...implementations.actions },
+      guards: { ...declarative.guards, ...implementations.guards },
       delays: { ...isoDelays, ...implementations.delays },
     } as never);
   } catch (err) {
@@ -76,7 +88,7 @@ export function compileMachine(source: unknown, options: CompileOptions = {}): C
     scope: undefined as unknown as AnyActorScope,
     collected: [],
   };
-  compiled.scope = createScope(compiled);
+  compiled.scope = createScope(compiled, options.logger);
   try {
     initialStep(compiled);
   } catch (err) {
@@ -86,13 +98,13 @@ export function compileMachine(source: unknown, options: CompileOptions = {}): C
 }
 
 /** What `createInertActorScope` in XState's transition.ts builds, once instead of per event. */
-function createScope(compiled: CompiledMachine): AnyActorScope {
+function createScope(compiled: CompiledMachine, logger: (...args: unknown[]) => void = () => {}): AnyActorScope {
   const self = createActor(compiled.logic);
   return {
     self,
     id: '',
     sessionId: '',
-    logger: () => {},
+    logger,
     defer: () => {},
     emit: () => {},
     system: self.system,
@@ -127,7 +139,7 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-function digestOf(definition: JsonObject): string {
+export function digestOf(definition: JsonObject): string {
   return createHash('sha256').update(canonicalJson(definition)).digest('hex');
 }
 
@@ -191,8 +203,13 @@ function run(compiled: CompiledMachine, compute: () => AnyMachineSnapshot): Step
       timers.push({ kind: 'cancel', id: params.sendId });
     } else if (action.exec === undefined && !action.type.startsWith('xstate.')) {
       actions.push({ type: action.type, params: action.params ?? {} });
+    } else if (action.exec !== undefined && (!action.type.startsWith('xstate.') || action.type === 'xstate.log')) {
+      // JavaScript actions run while the transition is computed, before the commit: one that
+      // throws leaves the chart unchanged. Side effects belong in external actions.
+      const exec = action.exec;
+      guarded(() => exec(action.info, action.params));
     }
-    // Implemented and other built-in actions (assign, raise without delay...) are already applied.
+    // Other built-in actions (assign, raise without delay...) are already applied.
   }
   const persisted = compiled.logic.getPersistedSnapshot(snapshot) as JsonObject;
   return { snapshot, persisted, actions, timers };

@@ -40,4 +40,25 @@ export interface NodeAPI {
     registerType(type: string, constructor: (this: never, config: never) => void, options?: { credentials?: Record<string, { type: 'text' | 'password' }> }): void;
   };
   settings: { userDir?: string; [key: string]: unknown };
+  util: {
+    /** A node's environment variable (flow, group, global env and process.env). */
+    getSetting(node: unknown, name: string): unknown;
+  };
+  httpAdmin: {
+    get(path: string, ...handlers: RequestHandler[]): void;
+    post(path: string, ...handlers: RequestHandler[]): void;
+  };
+  auth: { needsPermission(permission: string): RequestHandler };
 }
+
+export interface HttpRequest {
+  params: Record<string, string>;
+  body: unknown;
+}
+
+export interface HttpResponse {
+  status(code: number): HttpResponse;
+  json(body: unknown): void;
+}
+
+export type RequestHandler = (req: HttpRequest, res: HttpResponse, next: () => void) => void;

@@ -1,6 +1,8 @@
 import { ChartError, messageOf, userFacingError } from '../engine/errors';
 import { chartIdFromTopic, checkChartId, parseEvent } from '../engine/event';
-import { compileMachine, type CompiledMachine } from '../engine/machine';
+import { compileMachine, type CompiledMachine, type Implementations } from '../engine/machine';
+import { compileJavaScript } from '../engine/sandbox';
+import { MachineVersions } from '../runtime/machine-versions';
 import { errorMessage, Output, type OutMessage } from '../engine/messages';
 import { actionBus } from '../runtime/action-bus';
 import { ChartRuntime, type Outcome } from '../runtime/chart-runtime';
@@ -53,18 +55,28 @@ export default function registerChartNode(RED: NodeAPI): void {
     const storeNode = config.store ? (RED.nodes.getNode(config.store) as StoreNode | null) : null;
     const store = storeNode?.store;
 
+    const source = config.source === 'store' ? 'store' : 'inline';
+    const machineId = (config.machineId ?? '').trim();
+    let implementations: Implementations = {};
+    const compile = (definition: unknown): CompiledMachine =>
+      compileMachine(definition, { implementations, logger: (...args: unknown[]) => node.log(args.map(String).join(' ')) });
+
+    // A configuration that cannot work is reported at deploy, and answers every event with its reason.
     let compiled: CompiledMachine | undefined;
     let failure: ChartError | undefined;
-    if (!store) {
-      failure = new ChartError('persistence_failed', storeNode?.configError ?? 'No xstate-store is configured for this node.');
-    } else if (config.source === 'store') {
-      failure = new ChartError('definition_invalid', 'Machines read from the store (source "store") are not supported by this version yet: use an inline definition.');
-    } else {
-      try {
-        compiled = compileMachine(config.definition ?? '');
-      } catch (err) {
-        failure = err instanceof ChartError ? err : new ChartError('definition_invalid', messageOf(err));
+    try {
+      if (!store) throw new ChartError('persistence_failed', storeNode?.configError ?? 'No xstate-store is configured for this node.');
+      implementations = compileJavaScript(config.implementations, {
+        env: (name) => RED.util.getSetting(node, name),
+        log: (message) => node.log(message),
+      });
+      if (source === 'store') {
+        if (!machineId) throw new ChartError('definition_invalid', 'Set the machine id to read from the store.');
+      } else {
+        compiled = compile(config.definition ?? '');
       }
+    } catch (err) {
+      failure = err instanceof ChartError ? err : new ChartError('definition_invalid', messageOf(err));
     }
 
     // Node status: charts served and last transition, or the store's trouble, at most 4 times a second.
@@ -105,28 +117,74 @@ export default function registerChartNode(RED: NodeAPI): void {
     store?.on('status', onStoreStatus);
     const releaseStore = store?.acquire();
 
-    // The runtime exists once the machine's version is registered; a failed registration is retried
-    // by the next event.
+    // The runtime exists once the machine's version is known; a failure (store down, no machine in
+    // the store yet) is retried by the next event.
     let runtime: Promise<ChartRuntime> | undefined;
+    let versions: MachineVersions | undefined;
     let scheduler: TimerScheduler | undefined;
+    let stopWatching: Promise<() => Promise<void>> | undefined;
     let closing = false;
+
+    const loadVersion = async (version: number) => {
+      const stored = await (store as NonNullable<typeof store>).loadMachine(currentId(), version);
+      if (!stored) throw new Error(`version ${version} of machine "${currentId()}" is not in the store`);
+      return stored.definition;
+    };
+    const currentId = () => (source === 'store' ? machineId : (compiled as CompiledMachine).id);
+
+    /** The newest version of a stored machine, compiled; undefined when none is stored yet. */
+    const newestStored = async (): Promise<{ machine: CompiledMachine; version: number } | undefined> => {
+      const stored = await (store as NonNullable<typeof store>).loadMachine(machineId);
+      if (!stored) return undefined;
+      const machine = compile(stored.definition);
+      if (machine.id !== machineId) throw new ChartError('definition_invalid', `The stored machine "${machineId}" has the id "${machine.id}".`);
+      return { machine, version: stored.version };
+    };
+
+    /** A new version in the store reaches the running charts without a redeploy. */
+    const reload = async () => {
+      if (!versions || source !== 'store') return;
+      try {
+        const newest = await newestStored();
+        if (!newest || newest.version <= versions.current.version) return;
+        versions.setCurrent(newest.machine, newest.version);
+        node.log(`machine "${machineId}" version ${newest.version} loaded`);
+        lastText = `v${newest.version} loaded`;
+        showStatus();
+      } catch (err) {
+        node.error(`machine "${machineId}": the newest version was not loaded: ${messageOf(err)}`);
+      }
+    };
+
     const ensureRuntime = (): Promise<ChartRuntime> => {
-      if (!runtime && store && compiled) {
-        const machine = compiled;
+      if (!runtime && store && !failure) {
         runtime = (async () => {
-          const version = await store.registerMachine(machine.id, machine.definition, machine.digest);
-          chartCount = await store.countCharts(machine.id);
+          let current: { machine: CompiledMachine; version: number };
+          if (source === 'store') {
+            stopWatching ??= store.watchMachines((change) => {
+              if (!change || change.machineId === machineId) void reload();
+            });
+            const newest = await newestStored();
+            if (!newest) {
+              throw new ChartError('definition_invalid', `There is no machine "${machineId}" in the store yet: send it to this node as msg.machine, or POST it to the store's admin endpoint.`);
+            }
+            current = newest;
+          } else {
+            const machine = compiled as CompiledMachine;
+            current = { machine, version: await store.registerMachine(machine.id, machine.definition, machine.digest) };
+          }
+          versions = new MachineVersions(current, loadVersion, compile);
+          chartCount = await store.countCharts(current.machine.id);
           showStatus(true);
           const rt = new ChartRuntime({
             store,
-            machine,
-            version,
+            machines: versions,
             topicPrefix: prefix,
             create: flag(config.create, true),
             strict: flag(config.strict, true),
             onTimersScheduled: (delayMs) => scheduler?.notify(delayMs),
           });
-          void startTimers(rt, machine.id);
+          void startTimers(rt, current.machine.id);
           return rt;
         })();
         runtime.catch(() => {
@@ -135,7 +193,28 @@ export default function registerChartNode(RED: NodeAPI): void {
       }
       return runtime ?? Promise.reject(failure);
     };
-    if (!failure) ensureRuntime().catch((err) => node.warn(`xstate-chart: store not ready yet: ${messageOf(err)}`));
+    if (!failure) ensureRuntime().catch((err) => node.warn(`xstate-chart: not ready yet: ${messageOf(err)}`));
+
+    /** `msg.machine`: a new version of this node's stored machine, written to the store. */
+    const putMachine = (definition: unknown, send: SendFunction, done: DoneFunction) => {
+      let machine: CompiledMachine;
+      try {
+        if (source !== 'store') throw new ChartError('definition_invalid', 'This node runs an inline machine: deploy to change it, or set its source to "store".');
+        if (failure) throw failure;
+        machine = compile(typeof definition === 'string' ? definition : structuredClone(definition));
+        if (machine.id !== machineId) throw new ChartError('definition_invalid', `This node runs machine "${machineId}"; the definition sent has the id "${machine.id}".`);
+      } catch (err) {
+        return fail(err instanceof ChartError ? err : new ChartError('definition_invalid', messageOf(err)), undefined, undefined, send, done);
+      }
+      (store as NonNullable<typeof store>)
+        .registerMachine(machine.id, machine.definition, machine.digest)
+        .then(async (version) => {
+          node.log(`machine "${machine.id}" version ${version} stored`);
+          await reload();
+          done();
+        })
+        .catch((err) => fail(new ChartError('persistence_failed', `The machine was not stored: ${messageOf(err)}`), undefined, undefined, send, done));
+    };
 
     /** Due timers fire once the `mqtt out` nodes downstream can publish what they produce. */
     const startTimers = async (rt: ChartRuntime, machineId: string) => {
@@ -188,8 +267,8 @@ export default function registerChartNode(RED: NodeAPI): void {
       const message = errorMessage(prefix, error, {
         chartId,
         event,
-        machineId: compiled?.id ?? '',
-        machineVersion: 0,
+        machineId: versions?.current.machine.id ?? compiled?.id ?? machineId,
+        machineVersion: versions?.current.version ?? 0,
         timestamp: Date.now(),
       });
       send([null, null, [toNodeMessage(message)]]);
@@ -199,6 +278,7 @@ export default function registerChartNode(RED: NodeAPI): void {
     };
 
     node.on('input', (msg: NodeMessage, send: SendFunction, done: DoneFunction) => {
+      if (msg.machine !== undefined) return putMachine(msg.machine, send, done);
       const rawChartId = msg.chartId ?? chartIdFromTopic(msg.topic, prefix);
       let chartId: string | undefined;
       let event;
@@ -226,8 +306,8 @@ export default function registerChartNode(RED: NodeAPI): void {
         .catch((err) => done(err));
 
       function rtFailure(err: unknown): Outcome {
-        const error = new ChartError('persistence_failed', `The event was not applied: the store is not ready (${messageOf(err)}).`);
-        const message = errorMessage(prefix, error, { chartId: id, event: parsed, machineId: compiled?.id ?? '', machineVersion: 0, timestamp: Date.now() });
+        const error = err instanceof ChartError ? err : new ChartError('persistence_failed', `The event was not applied: the store is not ready (${messageOf(err)}).`);
+        const message = errorMessage(prefix, error, { chartId: id, event: parsed, machineId: versions?.current.machine.id ?? compiled?.id ?? machineId, machineVersion: versions?.current.version ?? 0, timestamp: Date.now() });
         return { kind: 'rejected', chartId: id, error, messages: [message] };
       }
     });
@@ -235,6 +315,7 @@ export default function registerChartNode(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
       store?.off('status', onStoreStatus);
+      void stopWatching?.then((stop) => stop()).catch(() => {});
       if (statusTimer) clearTimeout(statusTimer);
       const stopped = scheduler ? scheduler.stop() : Promise.resolve();
       const drained = stopped.then(() => (runtime ? runtime.then((rt) => rt.idle(), () => {}) : undefined));

@@ -7,6 +7,7 @@ import type { ChartRecord } from '../store/chart-record';
 import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transition';
 import type { DueTimer } from '../store/sql/timers';
 import { KeyedQueue } from './keyed-queue';
+import type { MachineVersions } from './machine-versions';
 
 /** What the runtime needs of a store; {@link ChartStore} is one. */
 export interface ChartPersistence {
@@ -17,9 +18,8 @@ export interface ChartPersistence {
 
 export interface RuntimeOptions {
   store: ChartPersistence;
-  machine: CompiledMachine;
-  /** The machine's version number in the store. */
-  version: number;
+  /** The machine's versions: new charts start on the current one, charts move to it when they can. */
+  machines: MachineVersions;
   topicPrefix: string;
   /** An event for an unknown chart creates it (true) or is rejected with `unknown_chart`. */
   create: boolean;
@@ -41,7 +41,11 @@ export type Outcome =
   | { kind: 'rejected'; chartId?: string; error: ChartError; messages: [OutMessage] };
 
 interface LiveChart {
+  machine: CompiledMachine;
+  version: number;
   snapshot: AnyMachineSnapshot;
+  /** XState's persisted form of `snapshot`: what a move to another version restores from. */
+  persisted: ChartRecord['snapshot'];
   seq: number;
   state?: ChartState;
   values?: Map<string, string>;
@@ -56,20 +60,22 @@ export const DEFAULT_MAX_CONTEXT_BYTES = 1024 * 1024;
  * committed with a compare-and-set on `seq` before any message is returned; nothing here emits.
  */
 export class ChartRuntime {
-  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machine' | 'onTimersScheduled'>> & Pick<RuntimeOptions, 'store' | 'machine' | 'onTimersScheduled'>;
+  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled'>> & Pick<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled'>;
   private readonly queue = new KeyedQueue();
   private readonly cache = new Map<string, LiveChart>();
+  /** Charts told once that they cannot move to a version: `chartId@from>to`. */
+  private readonly incompatibleReported = new Set<string>();
 
   constructor(options: RuntimeOptions) {
     this.options = { cacheSize: 10000, maxContextBytes: DEFAULT_MAX_CONTEXT_BYTES, now: Date.now, ...options };
   }
 
   get machine(): CompiledMachine {
-    return this.options.machine;
+    return this.options.machines.current.machine;
   }
 
   get version(): number {
-    return this.options.version;
+    return this.options.machines.current.version;
   }
 
   /** Queues an event for a chart; resolves once it is committed (or rejected). Never rejects. */
@@ -94,8 +100,8 @@ export class ChartRuntime {
     const message = errorMessage(this.options.topicPrefix, error, {
       chartId,
       event,
-      machineId: this.options.machine.id,
-      machineVersion: this.options.version,
+      machineId: this.machine.id,
+      machineVersion: this.version,
       seq: chartId ? this.cache.get(chartId)?.seq : undefined,
       timestamp: this.options.now(),
     });
@@ -112,25 +118,28 @@ export class ChartRuntime {
   }
 
   private async apply(chartId: string, event: EventObject, fired?: DueTimer): Promise<Outcome> {
-    const { machine, version, store, create, strict, now, topicPrefix } = this.options;
+    const { store, create, strict, now, topicPrefix } = this.options;
     for (let attempt = 1; ; attempt++) {
       const live = await this.live(chartId);
       let base: LiveChart;
       let entryActions: ExternalAction[] = [];
       let entryTimers: TimerChange[] = [];
+      const notices: OutMessage[] = [];
       if (live) {
-        base = live;
         if (event.id !== undefined && live.state?.metadata.event?.id === event.id) {
-          return { kind: 'duplicate', chartId, state: live.state, messages: [] };
+          return { kind: 'duplicate', chartId, state: live.state as ChartState, messages: [] };
         }
+        base = this.onNewestVersion(chartId, live, event, notices);
       } else {
         if (fired) return { kind: 'ignored', chartId, messages: [] };
+        const { machine, version } = this.options.machines.current;
         if (!create) throw new ChartError('unknown_chart', `There is no chart "${chartId}" of machine "${machine.id}", and this node does not create charts.`);
         const initial = initialStep(machine);
-        base = { snapshot: initial.snapshot, seq: 0 };
+        base = { machine, version, snapshot: initial.snapshot, persisted: initial.persisted, seq: 0 };
         entryActions = initial.actions;
         entryTimers = initial.timers;
       }
+      const { machine, version } = base;
       if (!accepts(machine, base.snapshot, event)) {
         if (fired) {
           await this.dropTimer(chartId, fired);
@@ -171,16 +180,40 @@ export class ChartRuntime {
         throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
       }
       const values = valuesOf(machine.valueStates, state.value);
-      this.remember(chartId, { snapshot: next.snapshot, seq, state, values });
+      this.remember(chartId, { machine, version, snapshot: next.snapshot, persisted: next.persisted, seq, state, values });
       if (timers.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...timers.schedule.map((t) => t.delayMs)));
       const messages = transitionMessages(topicPrefix, state, valueChanges(base.values, values), [...entryActions, ...next.actions]);
-      return { kind: 'applied', chartId, state, created: !live, messages };
+      return { kind: 'applied', chartId, state, created: !live, messages: [...messages, ...notices] };
+    }
+  }
+
+  /**
+   * A chart on an older version moves to the current one when its state exists there; otherwise it
+   * stays, and a `definition_incompatible` error says why, once.
+   */
+  private onNewestVersion(chartId: string, live: LiveChart, event: EventObject, notices: OutMessage[]): LiveChart {
+    const current = this.options.machines.current;
+    if (live.version >= current.version) return live;
+    try {
+      const snapshot = restoreSnapshot(current.machine, live.persisted);
+      return { ...live, machine: current.machine, version: current.version, snapshot };
+    } catch (err) {
+      const key = `${chartId}@${live.version}>${current.version}`;
+      if (!this.incompatibleReported.has(key)) {
+        this.incompatibleReported.add(key);
+        const error = new ChartError(
+          'definition_incompatible',
+          `Chart "${chartId}" stays on version ${live.version} of machine "${current.machine.id}": its state ${JSON.stringify(live.snapshot.value)} does not exist in version ${current.version} (${messageOf(err)}).`,
+        );
+        notices.push(errorMessage(this.options.topicPrefix, error, { chartId, event, machineId: current.machine.id, machineVersion: live.version, seq: live.seq, timestamp: this.options.now() }));
+      }
+      return live;
     }
   }
 
   private async dropTimer(chartId: string, timer: DueTimer): Promise<void> {
     try {
-      await this.options.store.dropTimer(this.options.machine.id, chartId, timer.timerId, timer.scheduledSeq);
+      await this.options.store.dropTimer(this.machine.id, chartId, timer.timerId, timer.scheduledSeq);
     } catch {
       // Left in place, the row is claimed again after its lease and dropped then.
     }
@@ -189,24 +222,34 @@ export class ChartRuntime {
   private async live(chartId: string): Promise<LiveChart | undefined> {
     const cached = this.cache.get(chartId);
     if (cached) return cached;
-    const { machine, version, store } = this.options;
+    const { machines, store } = this.options;
     let record: ChartRecord | undefined;
     try {
-      record = await store.loadChart(machine.id, chartId);
+      record = await store.loadChart(this.machine.id, chartId);
     } catch (err) {
       throw new ChartError('persistence_failed', `The event was not applied: the chart could not be read (${messageOf(err)}).`, { cause: err });
     }
     if (!record) return undefined;
+    let machine: CompiledMachine;
     let snapshot: AnyMachineSnapshot;
     try {
+      machine = await machines.get(record.machineVersion);
       snapshot = restoreSnapshot(machine, record.snapshot);
     } catch (err) {
       throw new ChartError(
         'definition_incompatible',
-        `Chart "${chartId}" runs version ${record.machineVersion} of machine "${machine.id}"; its state ${JSON.stringify(record.state.value)} does not exist in version ${version} (${messageOf(err)}).`,
+        `Chart "${chartId}" runs version ${record.machineVersion} of machine "${this.machine.id}", which cannot be restored here: ${messageOf(err)}`,
       );
     }
-    const live: LiveChart = { snapshot, seq: record.seq, state: record.state, values: valuesOf(machine.valueStates, record.state.value) };
+    const live: LiveChart = {
+      machine,
+      version: record.machineVersion,
+      snapshot,
+      persisted: record.snapshot,
+      seq: record.seq,
+      state: record.state,
+      values: valuesOf(machine.valueStates, record.state.value),
+    };
     this.remember(chartId, live);
     return live;
   }

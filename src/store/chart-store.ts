@@ -7,7 +7,8 @@ import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './
 import type { ChartRecord } from './chart-record';
 import { loadChart } from './sql/load-chart';
 import { saveChart } from './sql/save-chart';
-import { registerMachine } from './sql/register-machine';
+import { MACHINES_CHANNEL, registerMachine } from './sql/register-machine';
+import { listMachines, loadMachine, type StoredMachine } from './sql/load-machine';
 import { countCharts } from './sql/count-charts';
 import { commitTransition, type CommitResult, type TransitionCommit } from './sql/commit-transition';
 import { claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type TimerOutlook } from './sql/timers';
@@ -111,6 +112,31 @@ export class ChartStore extends EventEmitter {
 
   registerMachine(machineId: string, definition: unknown, digest: string): Promise<number> {
     return this.run((db) => registerMachine(db, this.table, machineId, definition, digest));
+  }
+
+  loadMachine(machineId: string, version?: number): Promise<StoredMachine | undefined> {
+    return this.run((db) => loadMachine(db, this.table, machineId, version));
+  }
+
+  listMachines(): Promise<Array<{ machineId: string; version: number }>> {
+    return this.run((db) => listMachines(db, this.table));
+  }
+
+  /**
+   * Calls `listener` when a new machine version is written to this store by any process, with
+   * `undefined` when notifications may have been missed (a lost connection came back).
+   */
+  async watchMachines(listener: (change: { machineId: string; version: number } | undefined) => void): Promise<() => Promise<void>> {
+    const db = await this.ready();
+    return db.listen(MACHINES_CHANNEL, (payload) => {
+      if (payload === undefined) return listener(undefined);
+      try {
+        const change = JSON.parse(payload) as { schema: string; machineId: string; version: number };
+        if (change.schema === this.table) listener({ machineId: change.machineId, version: change.version });
+      } catch {
+        // not ours
+      }
+    });
   }
 
   countCharts(machineId: string): Promise<number> {

@@ -10,6 +10,11 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` with the payload of every NOTIFY on `channel`, and with undefined after a lost
+   * listening connection came back (notifications may have been missed meanwhile).
+   */
+  listen(channel: string, listener: (payload: string | undefined) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

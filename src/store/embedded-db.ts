@@ -52,6 +52,13 @@ export function openEmbedded(dataDir: string): Db {
       const db = await mine.db;
       return db.transaction((tx) => work(wrap(tx)));
     },
+    async listen(channel, listener) {
+      const db = await mine.db;
+      const unlisten = await db.listen(channel, (payload) => listener(payload));
+      return async () => {
+        if (!db.closed) await unlisten();
+      };
+    },
     async close() {
       if (released) return;
       released = true;

@@ -1,4 +1,4 @@
-import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { Db, Queryable } from './db';
 
 export interface PostgresOptions {
@@ -55,6 +55,44 @@ export function openPostgres(options: PostgresOptions): Db {
       } finally {
         client.release(broken);
       }
+    },
+    async listen(channel, listener) {
+      // LISTEN needs a connection of its own, kept open and re-opened when it drops.
+      let client: Client | undefined;
+      let stopped = false;
+      let retryMs = 500;
+      const retry = () => {
+        setTimeout(() => void connect(true), retryMs).unref();
+        retryMs = Math.min(retryMs * 2, 10000);
+      };
+      const connect = async (reconnected: boolean): Promise<void> => {
+        if (stopped) return;
+        const next = new Client(config);
+        next.on('error', () => {});
+        next.on('end', () => {
+          if (!stopped && client === next) retry();
+        });
+        next.on('notification', (message) => {
+          if (message.channel === channel) listener(message.payload);
+        });
+        try {
+          await next.connect();
+          await next.query(`LISTEN ${JSON.stringify(channel)}`);
+        } catch (err) {
+          await next.end().catch(() => {});
+          if (!reconnected) throw err;
+          retry();
+          return;
+        }
+        client = next;
+        retryMs = 500;
+        if (reconnected) listener(undefined);
+      };
+      await connect(false);
+      return async () => {
+        stopped = true;
+        await client?.end().catch(() => {});
+      };
     },
     async close() {
       await pool.end();

@@ -18,6 +18,11 @@ export async function registerMachine(db: Db, schema: string, machineId: string,
        returning version`,
       [machineId, JSON.stringify(definition), digest],
     );
-    return Number(inserted.rows[0].version);
+    const version = Number(inserted.rows[0].version);
+    // Delivered on commit to every process listening: running charts pick the version up.
+    await tx.query('select pg_notify($1, $2)', [MACHINES_CHANNEL, JSON.stringify({ schema, machineId, version })]);
+    return version;
   });
 }
+
+export const MACHINES_CHANNEL = 'node_red_xstate_machines';

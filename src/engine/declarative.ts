@@ -1,0 +1,60 @@
+import jsonLogic from 'json-logic-js';
+import { assign } from 'xstate';
+import { isPlainObject } from './json';
+
+/**
+ * Implementations that are data, safe to keep in the database: JSON Logic (jsonlogic.com) rules
+ * evaluated over `{ context, event }`.
+ *   guard  { "type": "expr",   "params": <rule> }
+ *   action { "type": "assign", "params": { "key": <rule>, ... } }
+ * json-logic-js 2.x has no `method` operation, so a rule cannot call code.
+ */
+export const DECLARATIVE_GUARDS = ['expr'] as const;
+export const DECLARATIVE_ACTIONS = ['assign'] as const;
+
+const OPERATORS = new Set([
+  '==', '===', '!=', '!==', '>', '>=', '<', '<=', '!!', '!', '%', 'log', 'in', 'cat', 'substr', '+', '*', '-', '/',
+  'min', 'max', 'merge', 'var', 'missing', 'missing_some', 'if', '?:', 'and', 'or', 'filter', 'map', 'reduce', 'all', 'none', 'some',
+]);
+
+/** A description of what is wrong with a JSON Logic rule, or undefined when it is well formed. */
+export function jsonLogicProblem(rule: unknown): string | undefined {
+  if (Array.isArray(rule)) {
+    for (const item of rule) {
+      const problem = jsonLogicProblem(item);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(rule)) return undefined;
+  const keys = Object.keys(rule);
+  // Objects with several keys are data to JSON Logic; one key is an operation.
+  if (keys.length !== 1) return undefined;
+  const [operator] = keys;
+  if (!OPERATORS.has(operator)) return `unknown JSON Logic operator "${operator}"`;
+  return jsonLogicProblem(rule[operator]);
+}
+
+type Scope = { context: unknown; event: unknown };
+
+export function evaluate(rule: unknown, scope: Scope): unknown {
+  return jsonLogic.apply(rule as never, scope as never);
+}
+
+export function declarativeImplementations() {
+  return {
+    guards: {
+      expr: ({ context, event }: Scope, rule: unknown) => jsonLogic.truthy(evaluate(rule, { context, event })),
+    },
+    actions: {
+      assign: assign(({ context, event }: Scope, params: unknown) => {
+        const patch: Record<string, unknown> = {};
+        for (const [key, rule] of Object.entries(params as Record<string, unknown>)) {
+          if (key === '__proto__') continue;
+          patch[key] = evaluate(rule, { context, event });
+        }
+        return patch;
+      }),
+    },
+  };
+}

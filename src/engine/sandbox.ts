@@ -1,0 +1,92 @@
+import * as vm from 'node:vm';
+import { assign, log, raise, sendTo } from 'xstate';
+import { ChartError, messageOf } from './errors';
+import type { Implementations } from './machine';
+
+export interface SandboxOptions {
+  /** Longest a single call of user code may run; an infinite loop is cut here. */
+  timeoutMs?: number;
+  /** The node's environment variables (`env.get(name)`), as the Function node offers them. */
+  env?: (name: string) => unknown;
+  /** Where `console.log` and XState's `log` action write. */
+  log?: (message: unknown) => void;
+}
+
+export const DEFAULT_TIMEOUT_MS = 1000;
+const SECTIONS = ['actions', 'guards', 'delays'] as const;
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+/**
+ * Runs the `implementations` property of a chart node the way Node-RED's Function node runs its
+ * code: in a `vm` context of its own, with XState's `assign`, `raise`, `sendTo`, `log` and the node's
+ * `env`, returning `{ actions, guards, delays }`. Every function it returns is wrapped so that each
+ * call runs inside the context with a timeout. The code only ever comes from the node's property.
+ */
+export function compileJavaScript(code: string | undefined, options: SandboxOptions = {}): Implementations {
+  if (!code || code.trim() === '') return {};
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const write = options.log ?? (() => {});
+  const context = vm.createContext({
+    console: { log: write, info: write, warn: write, error: write, debug: write },
+    env: { get: (name: string) => options.env?.(String(name)) },
+    raise,
+    sendTo,
+    log,
+    JSON,
+    Math,
+    Date,
+  });
+  const invoker = new vm.Script('__call.fn.apply(null, __call.args)', { filename: 'implementations.js' });
+  const call = (fn: AnyFunction, args: unknown[]): unknown => {
+    const previous = context.__call;
+    context.__call = { fn, args };
+    try {
+      return invoker.runInContext(context, { timeout });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+        throw new ChartError('implementation_error', `An implementation ran longer than ${timeout} ms and was stopped.`);
+      }
+      throw err;
+    } finally {
+      context.__call = previous;
+    }
+  };
+  const wrap = (fn: AnyFunction): AnyFunction => (...args: unknown[]) => call(fn, args);
+  // `assign` must stay XState's own (it is applied inside the pure transition); its functions are
+  // user code and run under the timeout.
+  context.assign = (assignment: unknown) =>
+    assign(
+      (typeof assignment === 'function'
+        ? wrap(assignment as AnyFunction)
+        : Object.fromEntries(Object.entries(assignment as object).map(([key, value]) => [key, typeof value === 'function' ? wrap(value) : value]))) as never,
+    );
+
+  let result: unknown;
+  try {
+    result = new vm.Script(`(function () {\n${code}\n})()`, { filename: 'implementations.js' }).runInContext(context, { timeout });
+  } catch (err) {
+    throw new ChartError('definition_invalid', `The JavaScript implementations failed to load: ${messageOf(err)}`);
+  }
+  if (result === null || typeof result !== 'object') {
+    throw new ChartError('definition_invalid', 'The JavaScript implementations must return an object { actions, guards, delays }.');
+  }
+  const implementations: Implementations = {};
+  for (const section of SECTIONS) {
+    const entries = (result as Record<string, unknown>)[section];
+    if (entries === undefined) continue;
+    if (entries === null || typeof entries !== 'object') {
+      throw new ChartError('definition_invalid', `The JavaScript implementations' "${section}" must be an object of named implementations.`);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(entries)) {
+      const isXStateAction = typeof value === 'function' && 'resolve' in value;
+      if (section === 'delays' && typeof value === 'number') out[name] = value;
+      else if (isXStateAction) out[name] = value;
+      else if (typeof value === 'function') out[name] = wrap(value as AnyFunction);
+      else throw new ChartError('definition_invalid', `The JavaScript implementation ${section}.${name} must be a function${section === 'delays' ? ' or a number of milliseconds' : ''}.`);
+    }
+    implementations[section] = out;
+  }
+  return implementations;
+}

@@ -1,0 +1,34 @@
+import type { CompiledMachine } from '../engine/machine';
+
+/**
+ * The versions of one machine a runtime may need: the current one (new charts and charts that can
+ * move to it) and older ones that charts still run on, compiled on demand from the store.
+ */
+export class MachineVersions {
+  private readonly compiled = new Map<number, Promise<CompiledMachine>>();
+  current: { machine: CompiledMachine; version: number };
+
+  constructor(
+    current: { machine: CompiledMachine; version: number },
+    private readonly load: (version: number) => Promise<unknown>,
+    private readonly compile: (definition: unknown) => CompiledMachine,
+  ) {
+    this.current = current;
+    this.compiled.set(current.version, Promise.resolve(current.machine));
+  }
+
+  setCurrent(machine: CompiledMachine, version: number): void {
+    this.current = { machine, version };
+    this.compiled.set(version, Promise.resolve(machine));
+  }
+
+  get(version: number): Promise<CompiledMachine> {
+    let machine = this.compiled.get(version);
+    if (!machine) {
+      machine = this.load(version).then((definition) => this.compile(definition));
+      machine.catch(() => this.compiled.delete(version));
+      this.compiled.set(version, machine);
+    }
+    return machine;
+  }
+}
