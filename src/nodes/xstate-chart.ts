@@ -210,6 +210,8 @@ export default function registerChartNode(RED: NodeAPI): void {
         .registerMachine(machine.id, machine.definition, machine.digest)
         .then(async (version) => {
           node.log(`machine "${machine.id}" version ${version} stored`);
+          lastText = `v${version} stored`;
+          showStatus();
           await reload();
           done();
         })
