@@ -180,6 +180,28 @@ for (const backend of backends) {
       assert.equal((await rowOf('job-1', 'Job')).seq, 3);
     });
 
+    it('applies a 1,000-event stream delivered twice exactly 1,000 times', async () => {
+      const counter = { id: 'Counter', initial: 'On', context: { n: 0 }, states: { On: { on: { tick: { actions: { type: 'assign', params: { n: { '+': [{ var: 'context.n' }, 1] } } } } } } } };
+      await deploy(counter);
+      const states = () => client.filter(isState(prefix, 'twice')).length;
+      for (let i = 0; i < 1000; i++) {
+        if (i - states() >= 100) await client.waitFor(isState(prefix, 'twice', (s) => s.metadata.seq >= i - 99));
+        await client.publish(`${prefix}/twice/event`, { type: 'tick', id: `e-${i}` });
+        // The previous event again: not the chart's last one, so only the stored window can tell.
+        if (i > 0) await client.publish(`${prefix}/twice/event`, { type: 'tick', id: `e-${i - 1}` });
+      }
+      await client.publish(`${prefix}/twice/event`, { type: 'tick', id: 'e-999' });
+      await client.publish(`${prefix}/twice/event`, { type: 'tick', id: 'barrier' });
+      const last = await client.waitFor(isState(prefix, 'twice', (s) => s.metadata.event.id === 'barrier'), 60000);
+      assert.equal(last.json.metadata.seq, 1001);
+      assert.equal(last.json.context.n, 1001);
+      assert.equal(states(), 1001, 'a duplicate publishes nothing');
+      assert.equal(client.filter((m) => m.topic === `${prefix}/twice/error`).length, 0, 'a duplicate is acknowledged, not an error');
+      const row = await rowOf('twice', 'Counter');
+      assert.equal(row.seq, 1001);
+      assert.equal(row.state.context.n, 1001);
+    });
+
     it('applies 1,000 events of one chart in order, and 50 charts fed at once', async () => {
       await deploy(ticker);
       const window = 100;

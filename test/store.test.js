@@ -33,7 +33,7 @@ for (const backend of backends) {
       await Promise.all([store, ...others].map((s) => s.ready()));
       await Promise.all(others.map((s) => s.close()));
       const { rows } = await store.query(`select version from "${config.schema}".migrations order by version`);
-      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2]);
+      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2, 3]);
       assert.equal(store.status.state, 'connected');
     });
 
@@ -56,6 +56,18 @@ for (const backend of backends) {
       assert.equal(v1, 1);
       assert.deepEqual(again, [2, 2, 2]);
       assert.equal(await store.registerMachine('M', { id: 'M', states: {} }, 'digest-1'), 1, 'an earlier definition keeps its version');
+    });
+
+    it('remembers event ids with their transition, refuses them twice, and forgets them outside the window', async () => {
+      const commit = (seq, eventId) => store.commitTransition({ record: record('c2', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId });
+      assert.equal(await commit(1, 'e-1'), 'committed');
+      assert.equal(await commit(2, 'e-1'), 'duplicate');
+      assert.equal((await store.loadChart('M', 'c2')).seq, 1, 'a duplicate changes nothing');
+      for (let seq = 2; seq <= 5; seq++) assert.equal(await commit(seq, `e-${seq}`), 'committed');
+      assert.equal(await store.pruneEventIds('M', { events: 2, hours: 24 }), 0, 'younger than the window');
+      assert.equal(await store.pruneEventIds('M', { events: 2, hours: 0 }), 3, 'older, and not among the last 2');
+      const { rows } = await store.query(`select event_id from "${config.schema}".event_ids order by seq`);
+      assert.deepEqual(rows.map((r) => r.event_id), ['e-4', 'e-5']);
     });
 
     it('refuses a schema name that is not an identifier', () => {

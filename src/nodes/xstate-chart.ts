@@ -9,6 +9,7 @@ import { ChartRuntime, type Outcome } from '../runtime/chart-runtime';
 import { TimerScheduler } from '../runtime/timer-scheduler';
 import { downstreamMqttOut, mqttConnected } from './downstream';
 import type { StoreStatus } from '../store/chart-store';
+import { DEFAULT_DEDUP_WINDOW, type DedupWindow } from '../store/sql/prune-event-ids';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
 import type { StoreNode } from './xstate-store';
 
@@ -29,6 +30,7 @@ const STATUS_INTERVAL_MS = 250;
 const CLOSE_WAIT_MS = 10000;
 /** How long timers wait at start-up for the `mqtt out` nodes downstream to connect. */
 const MQTT_WAIT_MS = 15000;
+const PRUNE_EVERY_MS = 60000;
 
 function flag(value: boolean | string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
@@ -123,7 +125,10 @@ export default function registerChartNode(RED: NodeAPI): void {
     let versions: MachineVersions | undefined;
     let scheduler: TimerScheduler | undefined;
     let stopWatching: Promise<() => Promise<void>> | undefined;
+    let pruneTimer: NodeJS.Timeout | undefined;
     let closing = false;
+    // The idempotency window: settings.js `xstate: { dedup: { events: 1000, hours: 24 } }`.
+    const dedup = { ...DEFAULT_DEDUP_WINDOW, ...((RED.settings.xstate as { dedup?: Partial<DedupWindow> } | undefined)?.dedup ?? {}) };
 
     const loadVersion = async (version: number) => {
       const stored = await (store as NonNullable<typeof store>).loadMachine(currentId(), version);
@@ -185,6 +190,9 @@ export default function registerChartNode(RED: NodeAPI): void {
             onTimersScheduled: (delayMs) => scheduler?.notify(delayMs),
           });
           void startTimers(rt, current.machine.id);
+          const id = current.machine.id;
+          pruneTimer ??= setInterval(() => void store.pruneEventIds(id, dedup).catch(() => {}), PRUNE_EVERY_MS);
+          pruneTimer.unref();
           return rt;
         })();
         runtime.catch(() => {
@@ -316,6 +324,7 @@ export default function registerChartNode(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
+      if (pruneTimer) clearInterval(pruneTimer);
       store?.off('status', onStoreStatus);
       void stopWatching?.then((stop) => stop()).catch(() => {});
       if (statusTimer) clearTimeout(statusTimer);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine/chart-state';
 import { ChartError, messageOf } from '../engine/errors';
@@ -29,6 +30,8 @@ export interface RuntimeOptions {
   cacheSize?: number;
   /** Largest context, in bytes of JSON, a transition may commit. */
   maxContextBytes?: number;
+  /** Events one chart may have waiting (a store outage makes them wait); more are refused. */
+  maxQueuePerChart?: number;
   now?: () => number;
   /** Told after a commit that scheduled timers, with the shortest delay, so a scheduler can wake. */
   onTimersScheduled?: (delayMs: number) => void;
@@ -53,6 +56,7 @@ interface LiveChart {
 
 const COMPARE_AND_SET_ATTEMPTS = 5;
 export const DEFAULT_MAX_CONTEXT_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_QUEUE_PER_CHART = 1000;
 
 /**
  * Applies events to the charts of one machine: one at a time per chart, in arrival order, different
@@ -67,7 +71,7 @@ export class ChartRuntime {
   private readonly incompatibleReported = new Set<string>();
 
   constructor(options: RuntimeOptions) {
-    this.options = { cacheSize: 10000, maxContextBytes: DEFAULT_MAX_CONTEXT_BYTES, now: Date.now, ...options };
+    this.options = { cacheSize: 10000, maxContextBytes: DEFAULT_MAX_CONTEXT_BYTES, maxQueuePerChart: DEFAULT_MAX_QUEUE_PER_CHART, now: Date.now, ...options };
   }
 
   get machine(): CompiledMachine {
@@ -80,6 +84,10 @@ export class ChartRuntime {
 
   /** Queues an event for a chart; resolves once it is committed (or rejected). Never rejects. */
   dispatch(chartId: string, event: EventObject): Promise<Outcome> {
+    if (this.queue.length(chartId) >= this.options.maxQueuePerChart) {
+      const error = new ChartError('persistence_failed', `The event was not applied: ${this.options.maxQueuePerChart} events of chart "${chartId}" are already waiting for the store.`);
+      return Promise.resolve(this.reject(error, chartId, event));
+    }
     return this.queue.run(chartId, () => this.apply(chartId, event).catch((err) => this.rejectWith(err, chartId, event)));
   }
 
@@ -162,22 +170,27 @@ export class ChartRuntime {
       if (contextBytes > this.options.maxContextBytes) {
         throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
       }
-      const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted };
+      const commitId = randomUUID();
+      const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId };
       const timers = timerWrites([...entryTimers, ...next.timers], seq);
       let result: CommitResult;
       try {
-        result = await store.commitTransition({ record, expectedSeq: base.seq, ...timers, fired });
+        result = await store.commitTransition({ record, expectedSeq: base.seq, ...timers, fired, eventId: fired ? undefined : event.id });
       } catch (err) {
         // The commit may or may not have happened (a connection lost mid-commit): read it again next time.
         this.cache.delete(chartId);
         throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
       }
       if (result === 'stale') return { kind: 'ignored', chartId, messages: [] };
+      if (result === 'duplicate') return { kind: 'duplicate', chartId, state: base.state ?? state, messages: [] };
       if (result === 'conflict') {
-        // Another process committed this chart first: start again from its state.
         this.cache.delete(chartId);
-        if (attempt < COMPARE_AND_SET_ATTEMPTS) continue;
-        throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
+        // A retried commit whose first attempt landed before its connection dropped: it is ours.
+        if (!(await this.committedAs(chartId, commitId))) {
+          // Another process committed this chart first: start again from its state.
+          if (attempt < COMPARE_AND_SET_ATTEMPTS) continue;
+          throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
+        }
       }
       const values = valuesOf(machine.valueStates, state.value);
       this.remember(chartId, { machine, version, snapshot: next.snapshot, persisted: next.persisted, seq, state, values });
@@ -208,6 +221,14 @@ export class ChartRuntime {
         notices.push(errorMessage(this.options.topicPrefix, error, { chartId, event, machineId: current.machine.id, machineVersion: live.version, seq: live.seq, timestamp: this.options.now() }));
       }
       return live;
+    }
+  }
+
+  private async committedAs(chartId: string, commitId: string): Promise<boolean> {
+    try {
+      return (await this.options.store.loadChart(this.machine.id, chartId))?.commitId === commitId;
+    } catch {
+      return false;
     }
   }
 

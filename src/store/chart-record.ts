@@ -10,4 +10,6 @@ export interface ChartRecord {
   status: string;
   state: ChartState;
   snapshot: JsonObject;
+  /** Unique per commit: lets a writer recognise its own commit after an ambiguous failure. */
+  commitId?: string;
 }

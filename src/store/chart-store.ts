@@ -9,6 +9,7 @@ import { loadChart } from './sql/load-chart';
 import { saveChart } from './sql/save-chart';
 import { MACHINES_CHANNEL, registerMachine } from './sql/register-machine';
 import { listMachines, loadMachine, type StoredMachine } from './sql/load-machine';
+import { pruneEventIds, type DedupWindow } from './sql/prune-event-ids';
 import { countCharts } from './sql/count-charts';
 import { commitTransition, type CommitResult, type TransitionCommit } from './sql/commit-transition';
 import { claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type TimerOutlook } from './sql/timers';
@@ -112,6 +113,10 @@ export class ChartStore extends EventEmitter {
 
   registerMachine(machineId: string, definition: unknown, digest: string): Promise<number> {
     return this.run((db) => registerMachine(db, this.table, machineId, definition, digest));
+  }
+
+  pruneEventIds(machineId: string, window: DedupWindow): Promise<number> {
+    return this.run((db) => pruneEventIds(db, this.table, machineId, window));
   }
 
   loadMachine(machineId: string, version?: number): Promise<StoredMachine | undefined> {

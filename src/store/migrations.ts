@@ -49,6 +49,23 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
       );
       create index timers_due on ${s}.timers (machine_id, due_at);`,
   },
+  {
+    // Idempotent events: the ids of applied events, per chart, inside a window (see prune).
+    // commit_id: tells a commit that landed before its connection dropped from another writer's.
+    version: 3,
+    sql: (s) => `
+      create table ${s}.event_ids (
+        machine_id text not null,
+        chart_id text not null,
+        event_id text not null,
+        seq bigint not null,
+        applied_at timestamptz not null default now(),
+        primary key (machine_id, chart_id, event_id),
+        foreign key (machine_id, chart_id) references ${s}.charts (machine_id, chart_id) on delete cascade
+      );
+      create index event_ids_age on ${s}.event_ids (machine_id, applied_at);
+      alter table ${s}.charts add column commit_id text;`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -21,10 +21,15 @@ export interface TransitionCommit {
   cancel: string[];
   /** The timer whose event this transition applies: it is consumed in the same transaction. */
   fired?: FiredTimer;
+  /** The event's idempotency key: remembered with the transition, refused if already there. */
+  eventId?: string;
 }
 
-/** committed; conflict: another writer changed the chart; stale: the fired timer is gone or replaced. */
-export type CommitResult = 'committed' | 'conflict' | 'stale';
+/**
+ * committed; conflict: another writer changed the chart; stale: the fired timer is gone or
+ * replaced; duplicate: an event with this id was already applied to the chart.
+ */
+export type CommitResult = 'committed' | 'conflict' | 'stale' | 'duplicate';
 
 class Abort extends Error {
   constructor(readonly result: CommitResult) {
@@ -37,8 +42,8 @@ class Abort extends Error {
  * the consumption of the timer that fired it, all or nothing. Without timers it is one statement.
  */
 export async function commitTransition(db: Db, schema: string, commit: TransitionCommit): Promise<CommitResult> {
-  const { record, expectedSeq, schedule, cancel, fired } = commit;
-  if (!fired && schedule.length === 0 && cancel.length === 0) {
+  const { record, expectedSeq, schedule, cancel, fired, eventId } = commit;
+  if (!fired && !eventId && schedule.length === 0 && cancel.length === 0) {
     return (await saveChart(db, schema, record, expectedSeq)) ? 'committed' : 'conflict';
   }
   try {
@@ -52,6 +57,14 @@ export async function commitTransition(db: Db, schema: string, commit: Transitio
         if (consumed.rowCount !== 1) throw new Abort('stale');
       }
       if (!(await saveChart(tx, schema, record, expectedSeq))) throw new Abort('conflict');
+      if (eventId !== undefined) {
+        const remembered = await tx.query(
+          `insert into ${schema}.event_ids (machine_id, chart_id, event_id, seq) values ($1, $2, $3, $4)
+           on conflict (machine_id, chart_id, event_id) do nothing`,
+          [...key, eventId, record.seq],
+        );
+        if (remembered.rowCount !== 1) throw new Abort('duplicate');
+      }
       if (cancel.length > 0) {
         await tx.query(`delete from ${schema}.timers where machine_id = $1 and chart_id = $2 and timer_id = any($3::text[])`, [...key, cancel]);
       }
