@@ -5,6 +5,7 @@ import type { EventObject } from './machine';
 export const MAX_EVENT_BYTES = 256 * 1024;
 const CHART_ID = /^[A-Za-z0-9_\-.:]{1,128}$/;
 const EVENT_ID_MAX = 256;
+const EVENT_TYPE_MAX = 256;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function isValidChartId(chartId: unknown): chartId is string {
@@ -70,6 +71,9 @@ export function parseEvent(payload: unknown, maxBytes = MAX_EVENT_BYTES): EventO
   const { type, data, id } = value;
   if (typeof type !== 'string' || type.trim() === '') {
     throw new ChartError('invalid_event', 'The event has no string "type".');
+  }
+  if (type.length > EVENT_TYPE_MAX) {
+    throw new ChartError('invalid_event', `The event type is ${type.length} characters long; the limit is ${EVENT_TYPE_MAX}.`);
   }
   if (type.startsWith('xstate.')) {
     throw new ChartError('invalid_event', `The event type "${type}" is reserved for XState's own events.`);

@@ -15,6 +15,8 @@ export function findUnsafeJson(value: unknown, maxDepth = MAX_JSON_DEPTH): strin
   const walk = (node: unknown, depth: number, path: string): string | undefined => {
     if (node === null || typeof node !== 'object') {
       if (typeof node === 'number' && !Number.isFinite(node)) return `${path || 'value'} is not a finite number`;
+      // PostgreSQL's jsonb cannot hold a NUL character.
+      if (typeof node === 'string' && node.includes('\u0000')) return `${path || 'value'} contains a NUL character`;
       if (typeof node === 'function' || typeof node === 'symbol' || typeof node === 'bigint') {
         return `${path || 'value'} is not JSON data`;
       }
@@ -30,6 +32,7 @@ export function findUnsafeJson(value: unknown, maxDepth = MAX_JSON_DEPTH): strin
     }
     for (const key of Object.keys(node)) {
       if (key === '__proto__') return `the key "__proto__" is not allowed (at ${path || 'top level'})`;
+      if (key.includes('\u0000')) return `a key contains a NUL character (at ${path || 'top level'})`;
       const problem = walk((node as JsonObject)[key], depth + 1, path ? `${path}.${key}` : key);
       if (problem) return problem;
     }
