@@ -10,12 +10,21 @@ interface WiredNode {
 /**
  * The `mqtt out` nodes a node's messages can reach, through any nodes in between. Node-RED's
  * `mqtt out` drops a message silently while its broker is disconnected, so what this node emits
- * by itself (overdue timers at start-up) waits until they are connected.
+ * waits until they are connected.
  */
 export function downstreamMqttOut(RED: NodeAPI, start: WiredNode, maxNodes = 200): WiredNode[] {
+  return reachableMqttOut(RED, start.id, (start.wires ?? []).flat(), maxNodes);
+}
+
+/** Per output port, the `mqtt out` nodes that port's messages can reach. */
+export function mqttOutByOutput(RED: NodeAPI, start: WiredNode, maxNodes = 200): WiredNode[][] {
+  return (start.wires ?? []).map((port) => reachableMqttOut(RED, start.id, port, maxNodes));
+}
+
+function reachableMqttOut(RED: NodeAPI, startId: string, first: string[], maxNodes: number): WiredNode[] {
   const found: WiredNode[] = [];
-  const seen = new Set<string>([start.id]);
-  const queue = (start.wires ?? []).flat();
+  const seen = new Set<string>([startId]);
+  const queue = [...first];
   while (queue.length > 0 && seen.size < maxNodes) {
     const id = queue.shift() as string;
     if (seen.has(id)) continue;

@@ -29,6 +29,7 @@ export interface Node<TCredentials = Record<string, string | undefined>> {
   send: SendFunction;
   status(status: NodeStatus | Record<string, never>): void;
   log(msg: unknown): void;
+  debug?(msg: unknown): void;
   warn(msg: unknown): void;
   error(err: unknown, msg?: NodeMessage): void;
 }
@@ -49,6 +50,11 @@ export interface NodeAPI {
     post(path: string, ...handlers: RequestHandler[]): void;
   };
   auth: { needsPermission(permission: string): RequestHandler };
+  /** Runtime hooks (Node-RED 2+); absent in some test runtimes. */
+  hooks?: {
+    add(name: string, handler: (event: never) => void): void;
+    remove(name: string): void;
+  };
 }
 
 export interface HttpRequest {

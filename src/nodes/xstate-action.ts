@@ -1,6 +1,6 @@
 import { actionBus } from '../runtime/action-bus';
 import type { Node, NodeAPI } from './node-red';
-import { toNodeMessage } from './xstate-chart';
+import { toNodeMessage } from './node-messages';
 
 export interface ActionConfig {
   name?: string;

@@ -7,10 +7,13 @@ import { errorMessage, Output, type OutMessage } from '../engine/messages';
 import { actionBus } from '../runtime/action-bus';
 import { ChartRuntime, type Outcome } from '../runtime/chart-runtime';
 import { TimerScheduler } from '../runtime/timer-scheduler';
-import { downstreamMqttOut, mqttConnected } from './downstream';
+import { downstreamMqttOut, mqttConnected, mqttOutByOutput } from './downstream';
 import type { StoreStatus } from '../store/chart-store';
 import { DEFAULT_DEDUP_WINDOW, type DedupWindow } from '../store/sql/prune-event-ids';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
+import { toNodeMessage } from './node-messages';
+import { Delivery } from './delivery';
+import { OutboxRelay } from '../runtime/outbox-relay';
 import type { StoreNode } from './xstate-store';
 
 export interface ChartConfig {
@@ -35,18 +38,6 @@ const PRUNE_EVERY_MS = 60000;
 function flag(value: boolean | string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   return value === true || value === 'true';
-}
-
-/** Node-RED message for an outgoing message; payloads are copied so no flow can touch a chart's state. */
-export function toNodeMessage(message: OutMessage): NodeMessage {
-  return {
-    topic: message.topic,
-    payload: typeof message.payload === 'object' ? structuredClone(message.payload) : message.payload,
-    retain: message.retain,
-    qos: 1,
-    chartId: message.xstate.chartId,
-    xstate: { ...message.xstate },
-  };
 }
 
 export default function registerChartNode(RED: NodeAPI): void {
@@ -126,6 +117,8 @@ export default function registerChartNode(RED: NodeAPI): void {
     let scheduler: TimerScheduler | undefined;
     let stopWatching: Promise<() => Promise<void>> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;
+    let delivery: Delivery | undefined;
+    let relay: OutboxRelay | undefined;
     let closing = false;
     // The idempotency window: settings.js `xstate: { dedup: { events: 1000, hours: 24 } }`.
     const dedup = { ...DEFAULT_DEDUP_WINDOW, ...((RED.settings.xstate as { dedup?: Partial<DedupWindow> } | undefined)?.dedup ?? {}) };
@@ -188,7 +181,20 @@ export default function registerChartNode(RED: NodeAPI): void {
             create: flag(config.create, true),
             strict: flag(config.strict, true),
             onTimersScheduled: (delayMs) => scheduler?.notify(delayMs),
+            outbox: true,
           });
+          // Committed messages go out through the outbox: held while the mqtt out nodes downstream
+          // are disconnected, replayed in order, at least once (also after a crash).
+          delivery ??= new Delivery(node, mqttOutByOutput(RED, node as never), RED.hooks as never);
+          const connectedDelivery = delivery;
+          relay ??= new OutboxRelay({
+            store,
+            machineId: current.machine.id,
+            deliver: (messages) => connectedDelivery.deliver(messages),
+            canDeliver: () => connectedDelivery.connected(),
+            onError: (err) => node.debug?.(`xstate-chart: outbox: ${messageOf(err)}`),
+          });
+          relay.start();
           void startTimers(rt, current.machine.id);
           const id = current.machine.id;
           pruneTimer ??= setInterval(() => void store.pruneEventIds(id, dedup).catch(() => {}), PRUNE_EVERY_MS);
@@ -263,14 +269,11 @@ export default function registerChartNode(RED: NodeAPI): void {
       }
     };
 
+    /** A committed transition's messages go through the outbox; an error goes out at once. */
     const emit = (outcome: Outcome, send: SendFunction) => {
+      if (outcome.kind === 'applied') return relay?.committed(outcome.chartId, outcome.state.metadata.seq, outcome.messages);
       if (outcome.messages.length === 0) return;
-      const outputs: NodeMessage[][] = [[], [], []];
-      for (const message of outcome.messages) {
-        outputs[message.output].push(toNodeMessage(message));
-        if (message.output === Output.Action) actionBus.publish({ sourceNodeId: node.id, message });
-      }
-      send(outputs.map((list) => (list.length === 0 ? null : list)));
+      send([null, null, outcome.messages.map(toNodeMessage)]);
     };
 
     const fail = (error: ChartError, chartId: string | undefined, event: unknown, send: SendFunction, done: DoneFunction) => {
@@ -325,11 +328,14 @@ export default function registerChartNode(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       closing = true;
       if (pruneTimer) clearInterval(pruneTimer);
+      const relayStopped = relay?.stop().finally(() => delivery?.close());
       store?.off('status', onStoreStatus);
       void stopWatching?.then((stop) => stop()).catch(() => {});
       if (statusTimer) clearTimeout(statusTimer);
       const stopped = scheduler ? scheduler.stop() : Promise.resolve();
-      const drained = stopped.then(() => (runtime ? runtime.then((rt) => rt.idle(), () => {}) : undefined));
+      const drained = stopped
+        .then(() => (runtime ? runtime.then((rt) => rt.idle(), () => {}) : undefined))
+        .then(() => relayStopped);
       const timeout = new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref());
       Promise.race([drained, timeout]).then(() => {
         releaseStore?.();

@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   now?: () => number;
   /** Told after a commit that scheduled timers, with the shortest delay, so a scheduler can wake. */
   onTimersScheduled?: (delayMs: number) => void;
+  /** Commit each transition's messages to the store's outbox, for an {@link OutboxRelay} to deliver. */
+  outbox?: boolean;
 }
 
 export type Outcome =
@@ -71,7 +73,7 @@ export class ChartRuntime {
   private readonly incompatibleReported = new Set<string>();
 
   constructor(options: RuntimeOptions) {
-    this.options = { cacheSize: 10000, maxContextBytes: DEFAULT_MAX_CONTEXT_BYTES, maxQueuePerChart: DEFAULT_MAX_QUEUE_PER_CHART, now: Date.now, ...options };
+    this.options = { cacheSize: 10000, maxContextBytes: DEFAULT_MAX_CONTEXT_BYTES, maxQueuePerChart: DEFAULT_MAX_QUEUE_PER_CHART, now: Date.now, outbox: false, ...options };
   }
 
   get machine(): CompiledMachine {
@@ -173,9 +175,18 @@ export class ChartRuntime {
       const commitId = randomUUID();
       const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId };
       const timers = timerWrites([...entryTimers, ...next.timers], seq);
+      const values = valuesOf(machine.valueStates, state.value);
+      const messages = [...transitionMessages(topicPrefix, state, valueChanges(base.values, values), [...entryActions, ...next.actions]), ...notices];
       let result: CommitResult;
       try {
-        result = await store.commitTransition({ record, expectedSeq: base.seq, ...timers, fired, eventId: fired ? undefined : event.id });
+        result = await store.commitTransition({
+          record,
+          expectedSeq: base.seq,
+          ...timers,
+          fired,
+          eventId: fired ? undefined : event.id,
+          outbox: this.options.outbox ? messages : undefined,
+        });
       } catch (err) {
         // The commit may or may not have happened (a connection lost mid-commit): read it again next time.
         this.cache.delete(chartId);
@@ -192,11 +203,9 @@ export class ChartRuntime {
           throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
         }
       }
-      const values = valuesOf(machine.valueStates, state.value);
       this.remember(chartId, { machine, version, snapshot: next.snapshot, persisted: next.persisted, seq, state, values });
       if (timers.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...timers.schedule.map((t) => t.delayMs)));
-      const messages = transitionMessages(topicPrefix, state, valueChanges(base.values, values), [...entryActions, ...next.actions]);
-      return { kind: 'applied', chartId, state, created: !live, messages: [...messages, ...notices] };
+      return { kind: 'applied', chartId, state, created: !live, messages };
     }
   }
 

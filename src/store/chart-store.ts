@@ -10,6 +10,7 @@ import { saveChart } from './sql/save-chart';
 import { MACHINES_CHANNEL, registerMachine } from './sql/register-machine';
 import { listMachines, loadMachine, type StoredMachine } from './sql/load-machine';
 import { pruneEventIds, type DedupWindow } from './sql/prune-event-ids';
+import { clearOutbox, readOutbox, type OutboxEntry } from './sql/outbox';
 import { countCharts } from './sql/count-charts';
 import { commitTransition, type CommitResult, type TransitionCommit } from './sql/commit-transition';
 import { claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type TimerOutlook } from './sql/timers';
@@ -113,6 +114,14 @@ export class ChartStore extends EventEmitter {
 
   registerMachine(machineId: string, definition: unknown, digest: string): Promise<number> {
     return this.run((db) => registerMachine(db, this.table, machineId, definition, digest));
+  }
+
+  readOutbox(machineId: string, limit: number): Promise<OutboxEntry[]> {
+    return this.run((db) => readOutbox(db, this.table, machineId, limit));
+  }
+
+  clearOutbox(machineId: string, delivered: Array<{ chartId: string; seq: number }>): Promise<void> {
+    return this.run((db) => clearOutbox(db, this.table, machineId, delivered));
   }
 
   pruneEventIds(machineId: string, window: DedupWindow): Promise<number> {

@@ -66,6 +66,20 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
       create index event_ids_age on ${s}.event_ids (machine_id, applied_at);
       alter table ${s}.charts add column commit_id text;`,
   },
+  {
+    // Transactional outbox: the messages of a committed transition until they are delivered.
+    version: 4,
+    sql: (s) => `
+      create table ${s}.outbox (
+        machine_id text not null,
+        chart_id text not null,
+        seq bigint not null,
+        messages jsonb not null,
+        created_at timestamptz not null default now(),
+        primary key (machine_id, chart_id, seq),
+        foreign key (machine_id, chart_id) references ${s}.charts (machine_id, chart_id) on delete cascade
+      );`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

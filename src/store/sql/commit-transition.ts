@@ -23,6 +23,8 @@ export interface TransitionCommit {
   fired?: FiredTimer;
   /** The event's idempotency key: remembered with the transition, refused if already there. */
   eventId?: string;
+  /** The messages of the transition, kept in the outbox until they are delivered. */
+  outbox?: unknown[];
 }
 
 /**
@@ -42,8 +44,8 @@ class Abort extends Error {
  * the consumption of the timer that fired it, all or nothing. Without timers it is one statement.
  */
 export async function commitTransition(db: Db, schema: string, commit: TransitionCommit): Promise<CommitResult> {
-  const { record, expectedSeq, schedule, cancel, fired, eventId } = commit;
-  if (!fired && !eventId && schedule.length === 0 && cancel.length === 0) {
+  const { record, expectedSeq, schedule, cancel, fired, eventId, outbox } = commit;
+  if (!fired && !eventId && !outbox && schedule.length === 0 && cancel.length === 0) {
     return (await saveChart(db, schema, record, expectedSeq)) ? 'committed' : 'conflict';
   }
   try {
@@ -67,6 +69,9 @@ export async function commitTransition(db: Db, schema: string, commit: Transitio
       }
       if (cancel.length > 0) {
         await tx.query(`delete from ${schema}.timers where machine_id = $1 and chart_id = $2 and timer_id = any($3::text[])`, [...key, cancel]);
+      }
+      if (outbox) {
+        await tx.query(`insert into ${schema}.outbox (machine_id, chart_id, seq, messages) values ($1, $2, $3, $4::jsonb)`, [...key, record.seq, JSON.stringify(outbox)]);
       }
       for (const timer of schedule) {
         await tx.query(
