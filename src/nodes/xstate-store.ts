@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { ChartStore, type Backend } from '../store/chart-store';
+import { DEFAULT_RETRY, type RetryPolicy } from '../store/retry';
 import { ChartError, messageOf } from '../engine/errors';
 import { ANY_IMPLEMENTATIONS, parseDefinition } from '../engine/definition';
 import { digestOf } from '../engine/machine';
@@ -31,7 +32,7 @@ export function resolveBackend(backend: StoreConfig['backend'], connection: stri
   return connection ? 'postgres' : 'embedded';
 }
 
-export function createStore(config: StoreConfig, credentials: StoreCredentials, userDir: string): ChartStore {
+export function createStore(config: StoreConfig, credentials: StoreCredentials, userDir: string, retry?: Partial<RetryPolicy>): ChartStore {
   const connection = substituteEnv(config.connection);
   const backend = resolveBackend(config.backend, connection);
   const dataDir = substituteEnv(config.dataDir) || 'xstate-data';
@@ -42,6 +43,7 @@ export function createStore(config: StoreConfig, credentials: StoreCredentials, 
     password: credentials.password || undefined,
     schema: substituteEnv(config.schema) || 'xstate',
     dataDir: path.resolve(userDir, dataDir),
+    retry: { ...DEFAULT_RETRY, ...retry },
   });
 }
 
@@ -50,7 +52,9 @@ export default function registerStoreNode(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     try {
-      node.store = createStore(config, node.credentials ?? {}, RED.settings.userDir ?? process.cwd());
+      // Retry bounds: settings.js `xstate: { retry: { attempts, initialDelayMs, maxDelayMs, totalMs } }`.
+      const retry = (RED.settings.xstate as { retry?: Partial<RetryPolicy> } | undefined)?.retry;
+      node.store = createStore(config, node.credentials ?? {}, RED.settings.userDir ?? process.cwd(), retry);
       node.store.on('status', (status) => {
         if (status.state === 'retrying' || status.state === 'error') node.warn(`xstate-store: ${status.message}`);
       });

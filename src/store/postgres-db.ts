@@ -39,6 +39,12 @@ export function openPostgres(options: PostgresOptions): Db {
     ...direct,
     async transaction(work) {
       const client = await pool.connect();
+      // A checked-out client reports a connection lost between queries as an 'error' event; with
+      // no listener that would crash the process. The failing query rejects and is retried.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -53,6 +59,7 @@ export function openPostgres(options: PostgresOptions): Db {
         }
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },

@@ -37,7 +37,8 @@ export interface RetryPolicy {
   totalMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 10, initialDelayMs: 100, maxDelayMs: 5000, totalMs: 30000 };
+/** Rides out a database restart (tens of seconds); the time bound is the one that usually ends it. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 30, initialDelayMs: 100, maxDelayMs: 5000, totalMs: 30000 };
 
 export class RetriesExhausted extends Error {
   readonly attempts: number;
@@ -49,8 +50,9 @@ export class RetriesExhausted extends Error {
 }
 
 /**
- * Runs `work` until it succeeds, retrying transient failures with exponential backoff and full
- * jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"), bounded in attempts and time.
+ * Runs `work` until it succeeds, retrying transient failures with exponential backoff and "equal
+ * jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter": half the ceiling plus a random
+ * half, so waits grow for sure while processes still spread out), bounded in attempts and time.
  * Other failures are thrown at once.
  */
 export async function withRetry<T>(
@@ -65,7 +67,7 @@ export async function withRetry<T>(
     } catch (err) {
       if (!isTransient(err)) throw err;
       const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
-      const delay = Math.round(Math.random() * ceiling);
+      const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
       if (attempt >= policy.attempts || Date.now() - started + delay > policy.totalMs) {
         throw new RetriesExhausted(attempt, err);
       }
