@@ -2,10 +2,11 @@
 // Flows the tests deploy, and the probe that tells when a deployed flow answers over MQTT.
 
 /** A flow: mqtt in → xstate-chart → mqtt out, plus the given extra nodes. */
-function chartFlow({ brokerUrl, store, prefix, definition, create = true, strict = true, extra = [], shareGroup }) {
+function chartFlow({ brokerUrl, store, prefix, definition, create = true, strict = true, extra = [], shareGroup, session }) {
   const url = new URL(brokerUrl);
   return [
-    { id: 'broker', type: 'mqtt-broker', broker: url.hostname, port: url.port || '1883', clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '15', cleansession: true },
+    // session: a client id whose subscriptions and queued messages the broker keeps across reconnects.
+    { id: 'broker', type: 'mqtt-broker', broker: url.hostname, port: url.port || '1883', clientid: session ?? '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '15', cleansession: !session },
     { id: 'store', type: 'xstate-store', ...store },
     { id: 'in', type: 'mqtt in', topic: shareGroup ? `$share/${shareGroup}/${prefix}/+/event` : `${prefix}/+/event`, qos: '1', datatype: 'auto-detect', broker: 'broker', nl: false, rap: true, rh: 0, inputs: 0, wires: [['chart']] },
     {
