@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Output, type OutMessage } from '../engine/messages';
 import { actionBus } from '../runtime/action-bus';
-import type { Node, NodeAPI, NodeMessage } from './node-red';
+import type { Node, NodeMessage } from './node-red';
 import { toNodeMessage } from './node-messages';
 
 interface WiredNode {

@@ -3,8 +3,7 @@ import { chartIdFromTopic, checkChartId, parseEvent } from '../engine/event';
 import { compileMachine, type CompiledMachine, type Implementations } from '../engine/machine';
 import { compileJavaScript } from '../engine/sandbox';
 import { MachineVersions } from '../runtime/machine-versions';
-import { errorMessage, Output, type OutMessage } from '../engine/messages';
-import { actionBus } from '../runtime/action-bus';
+import { errorMessage } from '../engine/messages';
 import { ChartRuntime, type Outcome } from '../runtime/chart-runtime';
 import { TimerScheduler } from '../runtime/timer-scheduler';
 import { downstreamMqttOut, mqttConnected, mqttOutByOutput } from './downstream';
@@ -159,9 +158,13 @@ export default function registerChartNode(RED: NodeAPI): void {
         runtime = (async () => {
           let current: { machine: CompiledMachine; version: number };
           if (source === 'store') {
-            stopWatching ??= store.watchMachines((change) => {
-              if (!change || change.machineId === machineId) void reload();
-            });
+            if (!stopWatching) {
+              stopWatching = store.watchMachines((change) => {
+                if (!change || change.machineId === machineId) void reload();
+              });
+              // Not watching yet (the store is down): the next attempt tries again.
+              stopWatching.catch(() => (stopWatching = undefined));
+            }
             const newest = await newestStored();
             if (!newest) {
               throw new ChartError('definition_invalid', `There is no machine "${machineId}" in the store yet: send it to this node as msg.machine, or POST it to the store's admin endpoint.`);
