@@ -25,6 +25,7 @@ export { ChartRuntime } from './runtime/chart-runtime';
 export type { Outcome } from './runtime/chart-runtime';
 export { KeyedQueue } from './runtime/keyed-queue';
 export { TimerScheduler } from './runtime/timer-scheduler';
+export { OutboxRelay } from './runtime/outbox-relay';
 export { MachineVersions } from './runtime/machine-versions';
 export { isoDurationMs } from './engine/delays';
 export { actionBus } from './runtime/action-bus';

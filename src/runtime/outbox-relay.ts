@@ -38,6 +38,8 @@ export class OutboxRelay {
   private clearing?: Promise<void>;
   private clearTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** A transition was committed while the replay was reading: read once more before going direct. */
+  private missed = false;
 
   constructor(options: RelayOptions) {
     this.options = { retryMs: 500, batch: 200, ...options };
@@ -58,6 +60,7 @@ export class OutboxRelay {
     }
     // Held back: the outbox keeps it, and the replay sends it in its turn.
     this.direct = false;
+    this.missed = true;
     this.scheduleDrain(this.options.retryMs);
   }
 
@@ -102,6 +105,8 @@ export class OutboxRelay {
       if (!this.options.canDeliver()) return this.scheduleDrain(this.options.retryMs);
       this.draining = this.drain().finally(() => {
         this.draining = undefined;
+        // Not done (a broker went away, the store failed): try again later.
+        if (!this.direct && !this.stopped) this.scheduleDrain(this.options.retryMs);
       });
     }, delayMs);
   }
@@ -113,10 +118,11 @@ export class OutboxRelay {
     try {
       for (;;) {
         if (this.stopped) return;
-        if (!this.options.canDeliver()) return this.scheduleDrain(this.options.retryMs);
+        if (!this.options.canDeliver()) return;
         await this.flushCleared();
+        this.missed = false;
         const entries = (await store.readOutbox(machineId, batch)).filter((e) => !sent.has(`${e.chartId}:${e.seq}`));
-        if (entries.length === 0) break;
+        if (entries.length === 0 && !this.missed) break;
         const deliveries = entries.map((entry) => {
           sent.add(`${entry.chartId}:${entry.seq}`);
           return this.send(entry);
@@ -128,7 +134,6 @@ export class OutboxRelay {
       this.direct = true;
     } catch (err) {
       this.options.onError?.(err);
-      this.scheduleDrain(this.options.retryMs);
     }
   }
 

@@ -1,0 +1,80 @@
+'use strict';
+// The outbox relay against a real store: held while delivery is impossible, replayed in order per
+// chart, forgotten once delivered, sent straight after commit otherwise.
+const assert = require('node:assert/strict');
+const { ChartStore, OutboxRelay } = require('../dist/index.js');
+const { backends } = require('./support/env');
+
+function record(chartId, seq) {
+  const state = { chartId, machine: { id: 'M', version: 1 }, status: 'active', value: 'a', context: {}, history: {}, metadata: { timestamp: seq, seq, id: `${chartId}:${seq}` } };
+  return { machineId: 'M', chartId, machineVersion: 1, seq, status: 'active', state, snapshot: { value: 'a' } };
+}
+const messages = (chartId, seq) => [{ output: 0, topic: `t/${chartId}/state`, payload: { seq }, retain: true, xstate: { chartId, machineId: 'M', machineVersion: 1, seq, id: `${chartId}:${seq}` } }];
+
+for (const backend of backends) {
+  describe(`outbox relay (${backend.name})`, function () {
+    this.timeout(30000);
+    let config;
+    let store;
+    let relay;
+    beforeEach(() => {
+      config = backend.store();
+      store = new ChartStore(config);
+    });
+    afterEach(async () => {
+      await relay?.stop();
+      await store.query(`drop schema if exists "${config.schema}" cascade`);
+      await store.close();
+    });
+
+    async function commit(chartId, seq) {
+      const outbox = messages(chartId, seq);
+      assert.equal(await store.commitTransition({ record: record(chartId, seq), expectedSeq: seq - 1, schedule: [], cancel: [], outbox }), 'committed');
+      relay.committed(chartId, seq, outbox);
+    }
+    const left = async () => Number((await store.query(`select count(*) as n from "${config.schema}".outbox`)).rows[0].n);
+
+    it('holds messages while they cannot be delivered, then replays them in order per chart', async () => {
+      let connected = false;
+      const delivered = [];
+      let allDelivered;
+      const done = new Promise((resolve) => (allDelivered = resolve));
+      relay = new OutboxRelay({
+        store,
+        machineId: 'M',
+        retryMs: 50,
+        canDeliver: () => connected,
+        deliver: async (batch) => {
+          delivered.push(...batch.map((m) => m.xstate.id));
+          if (delivered.length === 6) allDelivered();
+        },
+      });
+      relay.start();
+      for (let seq = 1; seq <= 3; seq++) for (const chartId of ['a', 'b']) await commit(chartId, seq);
+      assert.deepEqual(delivered, [], 'nothing goes out while disconnected');
+      assert.equal(await left(), 6);
+      connected = true;
+      await done;
+      for (const chartId of ['a', 'b']) assert.deepEqual(delivered.filter((id) => id.startsWith(chartId)), [1, 2, 3].map((s) => `${chartId}:${s}`));
+      // A later commit goes out too, after the ones before it.
+      await commit('a', 4);
+      while (!delivered.includes('a:4')) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(delivered.filter((id) => id.startsWith('a')), ['a:1', 'a:2', 'a:3', 'a:4']);
+      await relay.stop();
+      assert.equal(await left(), 0, 'delivered transitions are forgotten');
+    });
+
+    it('keeps what was not delivered, for the next replay', async () => {
+      relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: () => Promise.reject(new Error('no ack')) });
+      relay.start();
+      await commit('c', 1);
+      await relay.stop();
+      assert.equal(await left(), 1);
+      const replayed = [];
+      relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: async (batch) => void replayed.push(...batch.map((m) => m.xstate.id)) });
+      relay.start();
+      while (replayed.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(replayed, ['c:1']);
+    });
+  });
+}
