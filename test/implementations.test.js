@@ -22,7 +22,7 @@ const declarativeOrder = {
         checkout: [{ guard: { type: 'expr', params: { '>=': [{ var: 'context.total' }, 100] } }, target: 'Paying' }, { target: 'TooSmall' }],
       },
     },
-    Paying: { after: { 'PT0.3S': 'Expired' }, on: { paid: 'Done' } },
+    Paying: { after: { PT1S: 'Expired' }, on: { paid: 'Done' } },
     TooSmall: {},
     Expired: { entry: 'expired' },
     Done: { type: 'final' },
@@ -100,7 +100,7 @@ for (const backend of backends) {
     let store;
     beforeEach(() => {
       store = backend.store();
-      process.env.GRACE_MS = '300';
+      process.env.GRACE_MS = '1000';
     });
     afterEach(async () => {
       const storeNode = helper.getNode('store');
@@ -120,7 +120,9 @@ for (const backend of backends) {
         assert.equal(refused.payload.code, 'event_not_accepted', 'the guard refused a negative price');
         assert.deepEqual((await send('o-1', { type: 'add', data: { price: 50 } })).payload.context, { total: 110, items: 2 });
         const expired = next('states', (m) => m.topic.endsWith('/state') && m.payload.value === 'Expired');
+        const counted = statusMatching(helper.getNode('chart'), /1 chart, 1 timer/);
         assert.equal((await send('o-1', { type: 'checkout' })).payload.value, 'Paying');
+        await counted;
         assert.equal((await expired).payload.metadata.seq, 4);
         assert.equal((await send('o-2', { type: 'checkout' })).payload.value, 'TooSmall');
         assert.deepEqual((await row('o-1')).state.context, { total: 110, items: 2 });

@@ -31,6 +31,7 @@ export class TimerScheduler {
   readonly owner = randomUUID();
   private readonly options: Required<Omit<SchedulerOptions, 'onPending' | 'onError'>> & Pick<SchedulerOptions, 'onPending' | 'onError'>;
   private timer?: NodeJS.Timeout;
+  private countTimer?: NodeJS.Timeout;
   private wakeAt = Infinity;
   private running?: Promise<void>;
   private again = false;
@@ -48,12 +49,22 @@ export class TimerScheduler {
 
   /** A timer due in `delayMs` was just committed. */
   notify(delayMs: number): void {
-    if (!this.stopped) this.arm(delayMs);
+    if (this.stopped) return;
+    this.arm(delayMs);
+    // The pending count for the node status, read at most four times a second.
+    this.countTimer ??= setTimeout(() => {
+      this.countTimer = undefined;
+      this.options.store.timerOutlook(this.options.machineId).then(
+        (outlook) => this.options.onPending?.(outlook.pending),
+        () => {},
+      );
+    }, 250);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.countTimer) clearTimeout(this.countTimer);
     this.timer = undefined;
     await this.running;
     try {
