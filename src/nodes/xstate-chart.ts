@@ -2,7 +2,8 @@ import { ChartError, messageOf, userFacingError } from '../engine/errors';
 import { chartIdFromTopic, checkChartId, parseEvent } from '../engine/event';
 import { compileMachine, type CompiledMachine, type Implementations } from '../engine/machine';
 import { compileJavaScript } from '../engine/sandbox';
-import { MachineVersions } from '../runtime/machine-versions';
+import type { MachineVersions } from '../runtime/machine-versions';
+import { MachineSource } from '../runtime/machine-source';
 import { errorMessage } from '../engine/messages';
 import { ChartRuntime, type Outcome } from '../runtime/chart-runtime';
 import { TimerScheduler } from '../runtime/timer-scheduler';
@@ -114,7 +115,6 @@ export default function registerChartNode(RED: NodeAPI): void {
     let runtime: Promise<ChartRuntime> | undefined;
     let versions: MachineVersions | undefined;
     let scheduler: TimerScheduler | undefined;
-    let stopWatching: Promise<() => Promise<void>> | undefined;
     let pruneTimer: NodeJS.Timeout | undefined;
     let delivery: Delivery | undefined;
     let relay: OutboxRelay | undefined;
@@ -122,59 +122,25 @@ export default function registerChartNode(RED: NodeAPI): void {
     // The idempotency window: settings.js `xstate: { dedup: { events: 1000, hours: 24 } }`.
     const dedup = { ...DEFAULT_DEDUP_WINDOW, ...((RED.settings.xstate as { dedup?: Partial<DedupWindow> } | undefined)?.dedup ?? {}) };
 
-    const loadVersion = async (version: number) => {
-      const stored = await (store as NonNullable<typeof store>).loadMachine(currentId(), version);
-      if (!stored) throw new Error(`version ${version} of machine "${currentId()}" is not in the store`);
-      return stored.definition;
-    };
-    const currentId = () => (source === 'store' ? machineId : (compiled as CompiledMachine).id);
-
-    /** The newest version of a stored machine, compiled; undefined when none is stored yet. */
-    const newestStored = async (): Promise<{ machine: CompiledMachine; version: number } | undefined> => {
-      const stored = await (store as NonNullable<typeof store>).loadMachine(machineId);
-      if (!stored) return undefined;
-      const machine = compile(stored.definition);
-      if (machine.id !== machineId) throw new ChartError('definition_invalid', `The stored machine "${machineId}" has the id "${machine.id}".`);
-      return { machine, version: stored.version };
-    };
-
-    /** A new version in the store reaches the running charts without a redeploy. */
-    const reload = async () => {
-      if (!versions || source !== 'store') return;
-      try {
-        const newest = await newestStored();
-        if (!newest || newest.version <= versions.current.version) return;
-        versions.setCurrent(newest.machine, newest.version);
-        node.log(`machine "${machineId}" version ${newest.version} loaded`);
-        lastText = `v${newest.version} loaded`;
-        showStatus();
-      } catch (err) {
-        node.error(`machine "${machineId}": the newest version was not loaded: ${messageOf(err)}`);
-      }
-    };
+    const machines = !store || failure
+      ? undefined
+      : new MachineSource({
+          store,
+          compile,
+          ...(source === 'store' ? { source: 'store' as const, machineId } : { source: 'inline' as const, machine: compiled as CompiledMachine }),
+          onLoaded: (version) => {
+            node.log(`machine "${machineId}" version ${version} loaded`);
+            lastText = `v${version} loaded`;
+            showStatus();
+          },
+          onError: (message) => node.error(message),
+        });
 
     const ensureRuntime = (): Promise<ChartRuntime> => {
-      if (!runtime && store && !failure) {
+      if (!runtime && store && machines) {
         runtime = (async () => {
-          let current: { machine: CompiledMachine; version: number };
-          if (source === 'store') {
-            if (!stopWatching) {
-              stopWatching = store.watchMachines((change) => {
-                if (!change || change.machineId === machineId) void reload();
-              });
-              // Not watching yet (the store is down): the next attempt tries again.
-              stopWatching.catch(() => (stopWatching = undefined));
-            }
-            const newest = await newestStored();
-            if (!newest) {
-              throw new ChartError('definition_invalid', `There is no machine "${machineId}" in the store yet: send it to this node as msg.machine, or POST it to the store's admin endpoint.`);
-            }
-            current = newest;
-          } else {
-            const machine = compiled as CompiledMachine;
-            current = { machine, version: await store.registerMachine(machine.id, machine.definition, machine.digest) };
-          }
-          versions = new MachineVersions(current, loadVersion, compile);
+          versions = await (machines as MachineSource).open();
+          const current = versions.current;
           chartCount = await store.countCharts(current.machine.id);
           showStatus(true);
           const rt = new ChartRuntime({
@@ -214,25 +180,17 @@ export default function registerChartNode(RED: NodeAPI): void {
 
     /** `msg.machine`: a new version of this node's stored machine, written to the store. */
     const putMachine = (definition: unknown, send: SendFunction, done: DoneFunction) => {
-      let machine: CompiledMachine;
-      try {
-        if (source !== 'store') throw new ChartError('definition_invalid', 'This node runs an inline machine: deploy to change it, or set its source to "store".');
-        if (failure) throw failure;
-        machine = compile(typeof definition === 'string' ? definition : structuredClone(definition));
-        if (machine.id !== machineId) throw new ChartError('definition_invalid', `This node runs machine "${machineId}"; the definition sent has the id "${machine.id}".`);
-      } catch (err) {
-        return fail(err instanceof ChartError ? err : new ChartError('definition_invalid', messageOf(err)), undefined, undefined, send, done);
-      }
-      (store as NonNullable<typeof store>)
-        .registerMachine(machine.id, machine.definition, machine.digest)
-        .then(async (version) => {
-          node.log(`machine "${machine.id}" version ${version} stored`);
-          lastText = `v${version} stored`;
+      if (!machines) return fail(failure as ChartError, undefined, undefined, send, done);
+      machines.put(definition).then(
+        (version) => {
+          node.log(`machine "${machineId}" version ${version} stored`);
+          // Running charts already have it when this node has started; else the first event loads it.
+          lastText = versions?.current.version === version ? `v${version} loaded` : `v${version} stored`;
           showStatus();
-          await reload();
           done();
-        })
-        .catch((err) => fail(new ChartError('persistence_failed', `The machine was not stored: ${messageOf(err)}`), undefined, undefined, send, done));
+        },
+        (err) => fail(err instanceof ChartError ? err : new ChartError('definition_invalid', messageOf(err)), undefined, undefined, send, done),
+      );
     };
 
     /** Due timers fire once the `mqtt out` nodes downstream can publish what they produce. */
@@ -333,7 +291,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       if (pruneTimer) clearInterval(pruneTimer);
       const relayStopped = relay?.stop().finally(() => delivery?.close());
       store?.off('status', onStoreStatus);
-      void stopWatching?.then((stop) => stop()).catch(() => {});
+      void machines?.close();
       if (statusTimer) clearTimeout(statusTimer);
       const stopped = scheduler ? scheduler.stop() : Promise.resolve();
       const drained = stopped
