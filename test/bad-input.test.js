@@ -2,8 +2,8 @@
 // Malformed inputs, each answered with its documented error, none crashing Node-RED, none changing
 // the database: payloads and topics over MQTT, and definitions at deploy.
 const assert = require('node:assert/strict');
-const { backends, uniqueName, mqttBroker, closeBroker } = require('./support/env');
-const { MqttRecorder } = require('./support/mqtt-client');
+const { backends } = require('./support/env');
+const { flowSuite } = require('./support/harness');
 const { helper, allNodes, ourNodes, chartFlow, flowAnswers, statusMatching } = require('./support/node-red');
 
 const machine = { id: 'Victim', initial: 'Idle', context: { n: 0 }, states: { Idle: { on: { go: { target: 'Busy', actions: { type: 'assign', params: { n: 1 } } } } }, Busy: { on: { stop: 'Idle' } } } };
@@ -74,28 +74,10 @@ describe(`bad input (${backend.name})`, function () {
   let client;
   let prefix;
   let store;
-
-  before(async () => {
-    broker = await mqttBroker();
-    await new Promise((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise((resolve) => helper.stopServer(resolve));
-    await closeBroker();
-  });
-  beforeEach(() => {
-    store = backend.store();
-  });
-  afterEach(async () => {
-    const storeNode = helper.getNode('store');
-    if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
-    await helper.unload();
-  });
+  const suite = flowSuite({ backend, label: 'bad' });
+  beforeEach(() => ({ broker, client, prefix, store } = suite));
 
   it(`answers ${payloads.length} malformed payloads, topics and chart ids with their error, changing nothing`, async () => {
-    prefix = `${uniqueName('bad')}/chart`;
-    client = await MqttRecorder.connect(broker.url);
-    await client.subscribe(`${prefix}/#`);
     await helper.load(allNodes, chartFlow({ brokerUrl: broker.url, store, prefix, definition: machine }));
     await flowAnswers(client, prefix);
     await client.publish(`${prefix}/victim/event`, { type: 'go', id: 'first' });
@@ -120,7 +102,6 @@ describe(`bad input (${backend.name})`, function () {
     await client.publish(`${prefix}/victim/event`, { type: 'stop', id: 'after' });
     const state = await client.waitFor((m) => m.topic === `${prefix}/victim/state` && m.json.metadata.seq === 2);
     assert.equal(state.json.value, 'Idle');
-    await client.end();
   });
 
   it(`reports ${definitions.length} broken definitions at deploy with a red status naming the problem`, async () => {

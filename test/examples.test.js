@@ -3,8 +3,8 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { backends, uniqueName, mqttBroker, closeBroker } = require('./support/env');
-const { MqttRecorder } = require('./support/mqtt-client');
+const { backends } = require('./support/env');
+const { flowSuite } = require('./support/harness');
 const { helper, allNodes } = require('./support/node-red');
 const { flowAnswers } = require('./support/flows');
 
@@ -33,26 +33,8 @@ describe(`example flows (${backend.name})`, function () {
   let client;
   let store;
   let prefix;
-  before(async () => {
-    broker = await mqttBroker();
-    await new Promise((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
-    await new Promise((resolve) => helper.stopServer(resolve));
-    await closeBroker();
-  });
-  beforeEach(async () => {
-    store = backend.store();
-    prefix = `${uniqueName('ex')}/chart`;
-    client = await MqttRecorder.connect(broker.url);
-    await client.subscribe(`${prefix}/#`);
-  });
-  afterEach(async () => {
-    const storeNode = helper.getNode('b2e0c0de00000015') ?? helper.getNode('a1f0c0de00000011');
-    if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
-    await helper.unload();
-    await client.end();
-  });
+  const suite = flowSuite({ backend, label: 'ex', storeNodeIds: ['b2e0c0de00000015', 'a1f0c0de00000011'] });
+  beforeEach(() => ({ broker, client, prefix, store } = suite));
 
   it('order-with-action-handler: the xstate-action flow answers the chart, which ends Paid', async () => {
     await helper.load([...allNodes, ...coreNodes], example('order-with-action-handler.json', broker.url, store, prefix));

@@ -2,7 +2,8 @@
 // Node-RED with the real `mqtt in` / `mqtt out` nodes and a real broker, driven by an outside MQTT
 // client; the database is read to prove what changed and what did not.
 const assert = require('node:assert/strict');
-const { backends, uniqueName, mqttBroker, closeBroker } = require('./support/env');
+const { backends } = require('./support/env');
+const { flowSuite } = require('./support/harness');
 const { MqttRecorder } = require('./support/mqtt-client');
 const { helper, allNodes, chartFlow, flowAnswers } = require('./support/node-red');
 const { marketplace, withHistory, ticker } = require('./fixtures/machines');
@@ -28,27 +29,8 @@ for (const backend of backends) {
     let client;
     let prefix;
     let store;
-
-    before(async () => {
-      broker = await mqttBroker();
-      await new Promise((resolve) => helper.startServer(resolve));
-    });
-    after(async () => {
-      await new Promise((resolve) => helper.stopServer(resolve));
-      await closeBroker();
-    });
-    beforeEach(async () => {
-      prefix = `${uniqueName('test')}/chart`;
-      store = backend.store();
-      client = await MqttRecorder.connect(broker.url);
-      await client.subscribe(`${prefix}/#`);
-    });
-    afterEach(async () => {
-      const storeNode = helper.getNode('store');
-      if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
-      await helper.unload();
-      await client.end();
-    });
+    const suite = flowSuite({ backend });
+    beforeEach(() => ({ broker, client, prefix, store } = suite));
 
     async function deploy(definition, options = {}) {
       await helper.load(allNodes, chartFlow({ brokerUrl: broker.url, store, prefix, definition, ...options }));

@@ -4,8 +4,8 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { execFileSync } = require('node:child_process');
-const { backends, uniqueName, mqttBroker, closeBroker, dataRoot } = require('../support/env');
-const { MqttRecorder } = require('../support/mqtt-client');
+const { backends, dataRoot } = require('../support/env');
+const { flowSuite } = require('../support/harness');
 const { helper, allNodes, chartFlow, flowAnswers, statusCalls } = require('../support/node-red');
 
 const counter = {
@@ -43,30 +43,14 @@ function pg(action) {
   let client;
   let store;
   let prefix;
-
-  before(async () => {
-    broker = await mqttBroker();
-    await new Promise((resolve) => helper.startServer(resolve));
-  });
-  after(async () => {
+  // Registered first, so they run first: the database is back before the shared hooks use it.
+  afterEach(() => pg('start'));
+  after(() => {
     pg('start');
     helper.settings({ userDir: `${dataRoot}/userDir` });
-    await new Promise((resolve) => helper.stopServer(resolve));
-    await closeBroker();
   });
-  beforeEach(async () => {
-    store = postgres.store();
-    prefix = `${uniqueName('outage')}/chart`;
-    client = await MqttRecorder.connect(broker.url);
-    for (const topic of ['+/state', '+/error']) await client.subscribe(`${prefix}/${topic}`);
-  });
-  afterEach(async () => {
-    pg('start');
-    const storeNode = helper.getNode('store');
-    if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`).catch(() => {});
-    await helper.unload();
-    await client.end();
-  });
+  const suite = flowSuite({ backend: postgres, label: 'outage', topics: ['+/state', '+/error'] });
+  beforeEach(() => ({ broker, client, prefix, store } = suite));
 
   const statesOf = (chartId) => client.filter((m) => m.topic === `${prefix}/${chartId}/state` && m.json).map((m) => m.json);
 
