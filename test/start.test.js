@@ -2,21 +2,12 @@
 // `npm start` as a newcomer runs it: Node-RED, the example flow, the embedded broker and database.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { MqttRecorder } = require('./support/mqtt-client');
 const { flowAnswers } = require('./support/node-red');
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+const { freePort } = require('./support/env');
 
 describe('npm start', function () {
   this.timeout(90000);

@@ -19,10 +19,6 @@ export class ChartError extends Error {
   }
 }
 
-export function isChartError(err: unknown): err is ChartError {
-  return err instanceof ChartError;
-}
-
 /** The message of anything thrown, never its stack. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -3,9 +3,11 @@ import { Output, type OutMessage } from '../engine/messages';
 import { actionBus } from '../runtime/action-bus';
 import type { Node, NodeMessage } from './node-red';
 import { toNodeMessage } from './node-messages';
+import { allConnected } from './downstream';
 
 interface WiredNode {
   id: string;
+  type: string;
   brokerConn?: { connected?: boolean } | null;
 }
 
@@ -49,7 +51,7 @@ export class Delivery {
 
   /** Whether every `mqtt out` node downstream is connected (else Node-RED would drop messages). */
   connected(): boolean {
-    return this.byOutput.every((port) => port.every((n) => n.brokerConn?.connected === true));
+    return allConnected(this.byOutput.flat());
   }
 
   deliver(messages: OutMessage[]): Promise<void> {

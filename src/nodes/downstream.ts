@@ -8,14 +8,10 @@ interface WiredNode {
 }
 
 /**
- * The `mqtt out` nodes a node's messages can reach, through any nodes in between. Node-RED's
- * `mqtt out` drops a message silently while its broker is disconnected, so what this node emits
- * waits until they are connected.
+ * Node-RED's `mqtt out` drops a message silently while its broker is disconnected, so a chart
+ * node's messages wait until the `mqtt out` nodes they can reach, through any nodes in between,
+ * are connected.
  */
-export function downstreamMqttOut(RED: NodeAPI, start: WiredNode, maxNodes = 200): WiredNode[] {
-  return reachableMqttOut(RED, start.id, (start.wires ?? []).flat(), maxNodes);
-}
-
 /** Per output port, the `mqtt out` nodes that port's messages can reach. */
 export function mqttOutByOutput(RED: NodeAPI, start: WiredNode, maxNodes = 200): WiredNode[][] {
   return (start.wires ?? []).map((port) => reachableMqttOut(RED, start.id, port, maxNodes));
@@ -37,19 +33,7 @@ function reachableMqttOut(RED: NodeAPI, startId: string, first: string[], maxNod
   return found;
 }
 
-/** Resolves once every given `mqtt out` node's broker is connected, or after `timeoutMs`. */
-export function mqttConnected(nodes: WiredNode[], timeoutMs: number, checkEveryMs = 100): Promise<boolean> {
-  const connected = () => nodes.every((node) => node.brokerConn?.connected === true);
-  if (connected()) return Promise.resolve(true);
-  // The broker node emits nothing we can subscribe to: look at its `connected` flag.
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (connected() || Date.now() - started >= timeoutMs) {
-        clearInterval(timer);
-        resolve(connected());
-      }
-    }, checkEveryMs);
-    timer.unref();
-  });
+/** Whether every given `mqtt out` node's broker is connected (the broker node emits no event for it). */
+export function allConnected(nodes: WiredNode[]): boolean {
+  return nodes.every((node) => node.brokerConn?.connected === true);
 }

@@ -7,7 +7,7 @@ import { MachineSource } from '../runtime/machine-source';
 import { errorMessage } from '../engine/messages';
 import { ChartRuntime, type Outcome } from '../runtime/chart-runtime';
 import { TimerScheduler } from '../runtime/timer-scheduler';
-import { downstreamMqttOut, mqttConnected, mqttOutByOutput } from './downstream';
+import { mqttOutByOutput } from './downstream';
 import type { StoreStatus } from '../store/chart-store';
 import { DEFAULT_DEDUP_WINDOW, type DedupWindow } from '../store/sql/prune-event-ids';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
@@ -31,8 +31,6 @@ export interface ChartConfig {
 export const DEFAULT_PREFIX = 'xstate/chart';
 const STATUS_INTERVAL_MS = 250;
 const CLOSE_WAIT_MS = 10000;
-/** How long timers wait at start-up for the `mqtt out` nodes downstream to connect. */
-const MQTT_WAIT_MS = 15000;
 const PRUNE_EVERY_MS = 60000;
 
 function flag(value: boolean | string | undefined, fallback: boolean): boolean {
@@ -164,7 +162,7 @@ export default function registerChartNode(RED: NodeAPI): void {
             onError: (err) => node.debug?.(`xstate-chart: outbox: ${messageOf(err)}`),
           });
           relay.start();
-          void startTimers(rt, current.machine.id);
+          startTimers(rt, current.machine.id);
           const id = current.machine.id;
           pruneTimer ??= setInterval(() => void store.pruneEventIds(id, dedup).catch(() => {}), PRUNE_EVERY_MS);
           pruneTimer.unref();
@@ -193,12 +191,8 @@ export default function registerChartNode(RED: NodeAPI): void {
       );
     };
 
-    /** Due timers fire once the `mqtt out` nodes downstream can publish what they produce. */
-    const startTimers = async (rt: ChartRuntime, machineId: string) => {
-      const outputs = downstreamMqttOut(RED, node as never);
-      if (outputs.length > 0 && !(await mqttConnected(outputs, MQTT_WAIT_MS))) {
-        node.warn('xstate-chart: the mqtt out nodes downstream are not connected yet; timers start anyway.');
-      }
+    /** Due timers fire at once; what they produce waits in the outbox until it can be delivered. */
+    const startTimers = (rt: ChartRuntime, machineId: string) => {
       if (closing) return;
       scheduler = new TimerScheduler({
         store: store as NonNullable<typeof store>,

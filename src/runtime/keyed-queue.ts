@@ -32,10 +32,6 @@ export class KeyedQueue {
     return this.lengths.get(key) ?? 0;
   }
 
-  get size(): number {
-    return this.tails.size;
-  }
-
   /** Resolves when every task added so far has settled. */
   async idle(): Promise<void> {
     while (this.tails.size > 0) await Promise.all([...this.tails.values()]);

@@ -16,7 +16,7 @@ export interface RelayOptions {
   deliver: (messages: OutMessage[]) => Promise<void>;
   /** Whether messages can be delivered now (the `mqtt out` nodes downstream are connected). */
   canDeliver: () => boolean;
-  /** How often to look again while messages are held back. */
+  /** How often to look again while messages are held back (an in-memory check; the store is read only once delivery is possible). */
   retryMs?: number;
   batch?: number;
   onError?: (err: unknown) => void;
@@ -42,7 +42,7 @@ export class OutboxRelay {
   private missed = false;
 
   constructor(options: RelayOptions) {
-    this.options = { retryMs: 500, batch: 200, ...options };
+    this.options = { retryMs: 100, batch: 200, ...options };
   }
 
   /** Replays what an earlier run left in the outbox, once messages can be delivered. */

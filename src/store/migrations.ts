@@ -82,8 +82,6 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
   },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
-
 export async function migrate(db: Db, schema: string): Promise<number[]> {
   const s = quoteIdent(schema);
   return db.transaction(async (tx) => {

@@ -8,7 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
 const { ChartStore } = require('../../dist/index.js');
-const { uniqueName, mqttBroker, closeBroker } = require('../support/env');
+const { uniqueName, mqttBroker, closeBroker, freePort } = require('../support/env');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { flowAnswers } = require('../support/flows');
 
@@ -28,15 +28,6 @@ function node22() {
   fs.writeFileSync(path.join(dir, 'package.json'), '{"private":true}');
   npm(process.execPath, ['install', 'node@22'], dir);
   return path.join(dir, 'node_modules', '.bin', 'node');
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = require('node:net').createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('the packed package in a fresh Node-RED', function () {

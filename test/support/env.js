@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const net = require('node:net');
 const { startEmbeddedBroker } = require('../../scripts/embedded-broker');
 
 const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'xstate-test-'));
@@ -36,4 +37,14 @@ async function closeBroker() {
   broker = undefined;
 }
 
-module.exports = { backends, uniqueName, dataRoot, embeddedDataDir, mqttBroker, closeBroker };
+/** A TCP port nobody listens on right now. */
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+module.exports = { backends, uniqueName, dataRoot, embeddedDataDir, mqttBroker, closeBroker, freePort };
