@@ -1,6 +1,7 @@
 'use strict';
-// The outbox relay against a real store: held while delivery is impossible, replayed in order per
-// chart, forgotten once delivered, sent straight after commit otherwise.
+// The outbox relay against the real stores (the SQL of ownership, leases, adoption and clearing):
+// held while it cannot deliver, replayed in order per chart, forgotten once delivered, left to the
+// next run of the same owner, adopted by another relay once its owner's lease ran out.
 const assert = require('node:assert/strict');
 const { ChartStore, OutboxRelay } = require('../dist/index.js');
 const { backends } = require('./support/env');
@@ -11,70 +12,106 @@ function record(chartId, seq) {
 }
 const messages = (chartId, seq) => [{ output: 0, topic: `t/${chartId}/state`, payload: { seq }, retain: true, xstate: { chartId, machineId: 'M', machineVersion: 1, seq, id: `${chartId}:${seq}` } }];
 
+/** A destination that records what it was given and lets a test await it. */
+function recorder({ fail = () => false } = {}) {
+  const r = { attempts: 0, ids: [], waiters: [] };
+  const changed = () => {
+    for (const w of r.waiters.splice(0)) w();
+  };
+  r.deliver = async (batch) => {
+    r.attempts++;
+    if (fail(r.attempts)) {
+      changed();
+      throw new Error('not acknowledged');
+    }
+    r.ids.push(...batch.map((m) => m.xstate.id));
+    changed();
+  };
+  r.until = (predicate) =>
+    new Promise((resolve) => {
+      const check = () => (predicate() ? resolve() : r.waiters.push(check));
+      check();
+    });
+  r.has = (...ids) => r.until(() => ids.every((id) => r.ids.includes(id)));
+  return r;
+}
+
 for (const backend of backends) {
   describe(`outbox relay (${backend.name})`, function () {
     this.timeout(30000);
     let config;
     let store;
-    let relay;
+    const relays = [];
     beforeEach(() => {
       config = backend.store();
       store = new ChartStore(config);
     });
     afterEach(async () => {
-      await relay?.stop();
+      for (const relay of relays.splice(0)) await relay.stop(1000);
       await store.query(`drop schema if exists "${config.schema}" cascade`);
       await store.close();
     });
+    const relayOf = (owner, options) => {
+      const relay = new OutboxRelay({ store, machineId: 'M', owner, retryMs: 20, leaseMs: 600, canDeliver: () => true, ...options });
+      relays.push(relay);
+      return relay;
+    };
 
-    async function commit(chartId, seq) {
+    async function commit(relay, owner, chartId, seq) {
       const outbox = messages(chartId, seq);
-      assert.equal(await store.commitTransition({ record: record(chartId, seq), expectedSeq: seq - 1, schedule: [], cancel: [], outbox }), 'committed');
-      relay.committed(chartId, seq, outbox);
+      assert.equal(await store.commitTransition({ record: record(chartId, seq), expectedSeq: seq - 1, schedule: [], cancel: [], outbox, outboxOwner: owner }), 'committed');
+      relay?.committed(chartId, seq, outbox);
     }
     const left = async () => Number((await store.query(`select count(*) as n from "${config.schema}".outbox`)).rows[0].n);
 
-    it('holds messages while they cannot be delivered, then replays them in order per chart', async () => {
+    it('holds messages while they cannot be delivered, then sends them in order per chart and forgets them', async () => {
       let connected = false;
-      const delivered = [];
-      let allDelivered;
-      const done = new Promise((resolve) => (allDelivered = resolve));
-      relay = new OutboxRelay({
-        store,
-        machineId: 'M',
-        retryMs: 50,
-        canDeliver: () => connected,
-        deliver: async (batch) => {
-          delivered.push(...batch.map((m) => m.xstate.id));
-          if (delivered.length === 6) allDelivered();
-        },
-      });
-      relay.start();
-      for (let seq = 1; seq <= 3; seq++) for (const chartId of ['a', 'b']) await commit(chartId, seq);
-      assert.deepEqual(delivered, [], 'nothing goes out while disconnected');
+      const out = recorder();
+      const relay = relayOf('A', { deliver: out.deliver, canDeliver: () => connected });
+      await relay.start();
+      for (let seq = 1; seq <= 3; seq++) for (const chartId of ['a', 'b']) await commit(relay, 'A', chartId, seq);
+      assert.equal(out.attempts, 0, 'nothing goes out while disconnected');
       assert.equal(await left(), 6);
       connected = true;
-      await done;
-      for (const chartId of ['a', 'b']) assert.deepEqual(delivered.filter((id) => id.startsWith(chartId)), [1, 2, 3].map((s) => `${chartId}:${s}`));
-      // A later commit goes out too, after the ones before it.
-      await commit('a', 4);
-      while (!delivered.includes('a:4')) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.deepEqual(delivered.filter((id) => id.startsWith('a')), ['a:1', 'a:2', 'a:3', 'a:4']);
-      await relay.stop();
+      await out.has('a:3', 'b:3');
+      for (const chartId of ['a', 'b']) assert.deepEqual(out.ids.filter((id) => id.startsWith(chartId)), [1, 2, 3].map((s) => `${chartId}:${s}`));
+      await commit(relay, 'A', 'a', 4);
+      await out.has('a:4');
+      assert.deepEqual(out.ids.filter((id) => id.startsWith('a')), ['a:1', 'a:2', 'a:3', 'a:4']);
+      await relay.drained();
       assert.equal(await left(), 0, 'delivered transitions are forgotten');
     });
 
-    it('keeps what was not delivered, for the next replay', async () => {
-      relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: () => Promise.reject(new Error('no ack')) });
-      relay.start();
-      await commit('c', 1);
-      await relay.stop();
-      assert.equal(await left(), 1);
-      const replayed = [];
-      relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: async (batch) => void replayed.push(...batch.map((m) => m.xstate.id)) });
-      relay.start();
-      while (replayed.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.deepEqual(replayed, ['c:1']);
+    it('keeps what was not delivered; the next run under the same owner sends it at once', async () => {
+      const refused = recorder({ fail: () => true });
+      const first = relayOf('A', { deliver: refused.deliver });
+      await first.start();
+      await commit(first, 'A', 'c', 1);
+      await refused.until(() => refused.attempts >= 1);
+      await first.stop(1000);
+      assert.equal(await left(), 1, 'and kept what was not acknowledged');
+      const out = recorder();
+      const next = relayOf('A', { deliver: out.deliver });
+      await next.start();
+      await out.has('c:1');
+      await next.drained();
+      assert.equal(await left(), 0);
+    });
+
+    it("waits for another live relay's rows of a chart, and adopts them once its lease ran out", async () => {
+      // Relay B committed d:1 and d:2, then stopped renewing (a process that died): its lease is 600 ms.
+      await store.renewRelay('B', 600);
+      await commit(undefined, 'B', 'd', 1);
+      await commit(undefined, 'B', 'd', 2);
+      const out = recorder();
+      const relay = relayOf('A', { deliver: out.deliver });
+      await relay.start();
+      await commit(relay, 'A', 'd', 3);
+      // A must not send d:3 before d:1 and d:2: it waits while B's lease runs, then adopts them.
+      await out.has('d:1', 'd:2', 'd:3');
+      assert.deepEqual(out.ids, ['d:1', 'd:2', 'd:3']);
+      await relay.drained();
+      assert.equal(await left(), 0);
     });
   });
 }

@@ -33,21 +33,45 @@ for (const backend of backends) {
       await Promise.all([store, ...others].map((s) => s.ready()));
       await Promise.all(others.map((s) => s.close()));
       const { rows } = await store.query(`select version from "${config.schema}".migrations order by version`);
-      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2, 3, 4]);
+      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2, 3, 4, 5]);
       assert.equal(store.status.state, 'connected');
     });
 
-    it('saves with a compare-and-set on seq', async () => {
+    const commit = (rec, expectedSeq, extra = {}) => store.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [], ...extra });
+
+    it('commits with a compare-and-set on seq', async () => {
       assert.equal(await store.loadChart('M', 'c1'), undefined);
-      assert.equal(await store.saveChart(record('c1', 1), 0), true);
-      assert.equal(await store.saveChart(record('c1', 1, 'other'), 0), false, 'a second create loses');
-      assert.equal(await store.saveChart(record('c1', 2, 'b'), 1), true);
-      assert.equal(await store.saveChart(record('c1', 3, 'c'), 1), false, 'a stale writer loses');
+      assert.equal(await commit(record('c1', 1), 0), 'committed');
+      assert.equal(await commit(record('c1', 1, 'other'), 0), 'conflict', 'a second create loses');
+      assert.equal(await commit(record('c1', 2, 'b'), 1), 'committed');
+      assert.equal(await commit(record('c1', 3, 'c'), 1), 'conflict', 'a stale writer loses');
       const loaded = await store.loadChart('M', 'c1');
       assert.equal(loaded.seq, 2);
       assert.equal(loaded.state.value, 'b');
       assert.deepEqual(loaded.snapshot.context, { n: 2 });
       assert.equal(await store.countCharts('M'), 1);
+    });
+
+    it('commits transitions ready together in one group; a conflict leaves the others committed', async () => {
+      for (let i = 0; i < 50; i++) assert.equal(await commit(record(`g${i}`, 1), 0), 'committed');
+      // One transaction at a time: while the first commit is in flight the 50 others gather, and
+      // go in the next transaction together. One writer of g7 is behind: its expected seq is old.
+      const grouped = new ChartStore({ ...config, commitConcurrency: 1 });
+      const groupCommit = (rec, expectedSeq, extra) => grouped.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [], ...extra });
+      const first = groupCommit(record('first', 1), 0, {});
+      const group = Array.from({ length: 50 }, (_, i) => groupCommit(record(`g${i}`, 2, 'b'), i === 7 ? 0 : 1, { eventId: `e-${i}`, outbox: [{ n: i }], schedule: [{ id: 't', event: { type: 'tick' }, delayMs: 60000 }] }));
+      assert.equal(grouped.commitsWaiting, 50, 'the 50 wait together while the first is in flight');
+      assert.equal(await first, 'committed');
+      const results = await Promise.all(group);
+      await grouped.close();
+      assert.deepEqual(results.filter((r) => r === 'committed').length, 49);
+      assert.equal(results[7], 'conflict');
+      const count = async (table) => Number((await store.query(`select count(*) as n from "${config.schema}".${table}`)).rows[0].n);
+      assert.equal(await count('event_ids'), 49, 'the refused transition left no event id');
+      assert.equal(await count('outbox'), 49, 'nor an outbox row');
+      assert.equal(await count('timers'), 49, 'nor a timer');
+      assert.equal((await store.loadChart('M', 'g7')).seq, 1);
+      assert.equal((await store.loadChart('M', 'g8')).seq, 2);
     });
 
     it('numbers machine versions by definition, and concurrent deploys agree', async () => {

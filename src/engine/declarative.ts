@@ -1,6 +1,6 @@
 import jsonLogic from 'json-logic-js';
 import { assign } from 'xstate';
-import { isPlainObject } from './json';
+import { isInheritedName, isPlainObject } from './json';
 
 /**
  * Implementations that are data, safe to keep in the database: JSON Logic (jsonlogic.com) rules
@@ -32,8 +32,31 @@ export function jsonLogicProblem(rule: unknown): string | undefined {
   if (keys.length !== 1) return undefined;
   const [operator] = keys;
   if (!OPERATORS.has(operator)) return `unknown JSON Logic operator "${operator}"`;
+  if (operator === 'var') {
+    const path = Array.isArray(rule.var) ? rule.var[0] : rule.var;
+    const inherited = typeof path === 'string' ? path.split('.').find(isInheritedName) : undefined;
+    if (inherited) return `"var" reaches "${inherited}", a built-in member of every object, not data`;
+  }
   return jsonLogicProblem(rule[operator]);
 }
+
+/**
+ * json-logic-js's own `var` walks any property, inherited ones included (`context.constructor` is
+ * a function). This one reads only the data's own properties; for data it answers the same. It
+ * replaces the operation in the module, which is shared: other users get the same answers for data.
+ */
+function ownVar(this: unknown, path: unknown, fallback?: unknown): unknown {
+  const notFound = fallback === undefined ? null : fallback;
+  if (path === undefined || path === null || path === '') return this;
+  let data: unknown = this;
+  for (const key of String(path).split('.')) {
+    if (data === null || data === undefined || !Object.prototype.hasOwnProperty.call(data, key)) return notFound;
+    data = (data as Record<string, unknown>)[key];
+    if (data === undefined) return notFound;
+  }
+  return data;
+}
+jsonLogic.add_operation('var', ownVar as never);
 
 type Scope = { context: unknown; event: unknown };
 

@@ -1,5 +1,5 @@
 import { ChartError, messageOf } from './errors';
-import { findUnsafeJson, isPlainObject, JsonObject } from './json';
+import { findUnsafeJson, isInheritedName, isPlainObject, JsonObject } from './json';
 import { isIsoDuration } from './delays';
 import { DECLARATIVE_ACTIONS, DECLARATIVE_GUARDS, jsonLogicProblem } from './declarative';
 
@@ -22,6 +22,9 @@ export const NO_IMPLEMENTATIONS: ImplementationNames = {
  */
 const ANY_NAME = { has: () => true } as unknown as ReadonlySet<string>;
 export const ANY_IMPLEMENTATIONS: ImplementationNames = { actions: ANY_NAME, guards: ANY_NAME, delays: ANY_NAME };
+
+/** MQTT topic levels cannot hold wildcards or separators; control characters make topics nobody can type. */
+const NOT_IN_TOPIC_LEVEL = /[/+#\u0000-\u001f\u007f]/;
 
 /** A machine id is published as a topic level (`value/{machine id}`) and referenced as `#id`. */
 const MACHINE_ID = /^[A-Za-z0-9_\-:]{1,128}$/;
@@ -91,8 +94,8 @@ function collectStates(config: JsonObject, problems: string[], path = '', parent
   }
   for (const [key, child] of Object.entries(states)) {
     const childPath = path ? `${path}.${key}` : key;
-    if (key === '' || key.includes('.') || /[/+#]/.test(key)) {
-      problems.push(`State "${childPath}": a state name must be non-empty and contain none of . / + #.`);
+    if (key === '' || key.includes('.') || NOT_IN_TOPIC_LEVEL.test(key)) {
+      problems.push(`State ${JSON.stringify(childPath)}: a state name must be non-empty and contain none of . / + # nor control characters (it is a topic level of value/{stateId}).`);
       continue;
     }
     if (!isPlainObject(child)) {
@@ -176,6 +179,10 @@ function checkStates(
 
 function checkDelay(name: string, where: string, names: ImplementationNames, problems: string[]): void {
   if (/^\d+$/.test(name) || isIsoDuration(name)) return;
+  if (isInheritedName(name)) {
+    problems.push(`${where}: the delay name "${name}" is a built-in member of every object; choose another name.`);
+    return;
+  }
   if (names.delays.has(name)) return;
   problems.push(`${where}: the delay "${name}" is neither a number of milliseconds, an ISO 8601 duration (PT5M) nor a named delay of the implementations (XState would fire it at once).`);
 }
@@ -260,6 +267,10 @@ function checkGuard(guard: unknown, label: string, names: ImplementationNames, p
     problems.push(`${label}: a guard must be a name or an object with a "type".`);
     return;
   }
+  if (isInheritedName(type)) {
+    problems.push(`${label}: the guard name "${type}" is a built-in member of every object; choose another name.`);
+    return;
+  }
   if ((DECLARATIVE_GUARDS as readonly string[]).includes(type)) {
     const problem = jsonLogicProblem(isPlainObject(guard) ? guard.params : undefined);
     if (!isPlainObject(guard) || guard.params === undefined) problems.push(`${label}: the guard "${type}" needs "params": a JSON Logic rule.`);
@@ -276,6 +287,10 @@ function checkActionList(value: unknown, label: string, names: ImplementationNam
     const type = typeof action === 'string' ? action : isPlainObject(action) ? action.type : undefined;
     if (typeof type !== 'string' || type === '') {
       problems.push(`${label}: an action must be a name or an object with a "type".`);
+    } else if (isInheritedName(type)) {
+      problems.push(`${label}: the action name "${type}" is a built-in member of every object; choose another name.`);
+    } else if (NOT_IN_TOPIC_LEVEL.test(type)) {
+      problems.push(`${label}: the action name ${JSON.stringify(type)} contains / + # or a control character; an external action is published on {prefix}/{chartId}/action/{name}, a topic level cannot hold them.`);
     } else if ((DECLARATIVE_ACTIONS as readonly string[]).includes(type)) {
       const params = isPlainObject(action) ? action.params : undefined;
       if (!isPlainObject(params)) {

@@ -18,6 +18,19 @@ export function checkChartId(chartId: unknown): string {
   throw new ChartError('invalid_event', `The chartId ${shown} is invalid: use 1 to 128 characters of A-Z a-z 0-9 _ - . :`);
 }
 
+/**
+ * A chart node's topic prefix, trimmed of trailing slashes: the first levels of every topic it
+ * publishes, so it cannot hold MQTT wildcards or control characters.
+ */
+export function checkTopicPrefix(prefix: unknown, fallback: string): string {
+  const text = typeof prefix === 'string' ? prefix.trim().replace(/\/+$/, '') : '';
+  if (text === '') return fallback;
+  if (/[+#\u0000-\u001f\u007f]/.test(text)) {
+    throw new ChartError('definition_invalid', `The topic prefix ${JSON.stringify(text)} contains + # or a control character: it begins every published topic, where MQTT does not allow them.`);
+  }
+  return text;
+}
+
 /** `{prefix}/{chartId}/event` → chartId; undefined when the topic is not of that form. */
 export function chartIdFromTopic(topic: unknown, prefix: string): string | undefined {
   if (typeof topic !== 'string') return undefined;

@@ -40,3 +40,13 @@ export function findUnsafeJson(value: unknown, maxDepth = MAX_JSON_DEPTH): strin
   };
   return walk(value, 0, '');
 }
+
+/**
+ * Names that plain objects already have (`toString`, `constructor`, `__proto__`...): looked up by
+ * name in an object of implementations or data, they find a built-in function instead of nothing.
+ */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+export function isInheritedName(name: string): boolean {
+  return INHERITED.has(name);
+}

@@ -34,6 +34,8 @@ export interface CompiledMachine {
   valueStates: ValueState[];
   scope: AnyActorScope;
   collected: ExecutableActionObject[];
+  /** Transitions XState selected for the event in the step being computed (see {@link stepIfAccepted}). */
+  selected?: number;
 }
 
 /** Implementations by name, as XState's `provide()` takes them. */
@@ -100,6 +102,13 @@ export function compileMachine(source: unknown, options: CompileOptions = {}): C
 /** What `createInertActorScope` in XState's transition.ts builds, once instead of per event. */
 function createScope(compiled: CompiledMachine, logger: (...args: unknown[]) => void = () => {}): AnyActorScope {
   const self = createActor(compiled.logic);
+  // XState reports each microstep with the transitions it took; the first one of a step is the
+  // event's own: none means the event was not accepted (guards evaluated once, by the step itself).
+  self.system.inspect((event) => {
+    if (event.type === '@xstate.microstep' && compiled.selected === undefined) {
+      compiled.selected = (event as { _transitions?: unknown[] })._transitions?.length ?? 0;
+    }
+  });
   return {
     self,
     id: '',
@@ -169,6 +178,11 @@ export function restoreSnapshot(compiled: CompiledMachine, persisted: JsonObject
   return compiled.logic.restoreSnapshot(persisted as never, compiled.scope) as AnyMachineSnapshot;
 }
 
+/** XState's persisted form of a snapshot: JSON that {@link restoreSnapshot} takes back exactly. */
+export function persistSnapshot(compiled: CompiledMachine, snapshot: AnyMachineSnapshot): JsonObject {
+  return compiled.logic.getPersistedSnapshot(snapshot) as JsonObject;
+}
+
 export type EventObject = { type: string; data?: unknown; id?: string };
 
 /**
@@ -178,6 +192,20 @@ export type EventObject = { type: string; data?: unknown; id?: string };
 export function accepts(compiled: CompiledMachine, snapshot: AnyMachineSnapshot, event: EventObject): boolean {
   if (snapshot.status !== 'active') return false;
   return guarded(() => compiled.logic.getTransitionData(snapshot, event as never).length > 0);
+}
+
+/**
+ * The step an event causes, or undefined when the chart's current state does not accept it (no
+ * enabled transition, or the chart is done). Guards run once, inside the step.
+ */
+export function stepIfAccepted(compiled: CompiledMachine, snapshot: AnyMachineSnapshot, event: EventObject): Step | undefined {
+  if (snapshot.status !== 'active') return undefined;
+  compiled.selected = undefined;
+  const next = step(compiled, snapshot, event);
+  const selected = compiled.selected as number | undefined;
+  // Should XState stop reporting microsteps, ask it the slow way rather than refuse everything.
+  if (selected === undefined) return accepts(compiled, snapshot, event) ? next : undefined;
+  return selected > 0 ? next : undefined;
 }
 
 /** Computes the next snapshot and the actions to run, without running any of them. */
@@ -211,8 +239,7 @@ function run(compiled: CompiledMachine, compute: () => AnyMachineSnapshot): Step
     }
     // Other built-in actions (assign, raise without delay...) are already applied.
   }
-  const persisted = compiled.logic.getPersistedSnapshot(snapshot) as JsonObject;
-  return { snapshot, persisted, actions, timers };
+  return { snapshot, persisted: persistSnapshot(compiled, snapshot), actions, timers };
 }
 
 function guarded<T>(compute: () => T): T {

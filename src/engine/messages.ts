@@ -38,8 +38,30 @@ export interface ErrorPayload {
   code: ErrorCode;
   message: string;
   chartId: string | null;
+  /** The refused input, echoed; over {@link MAX_ECHO_CHARS} as the start of its JSON text. */
   event?: unknown;
+  /** Present when `event` is cut short (or could not be shown at all). */
+  truncated?: true;
   timestamp: number;
+}
+
+/** How much of a refused input an error message echoes: enough to recognise it, never the whole of a big one. */
+export const MAX_ECHO_CHARS = 1024;
+
+/**
+ * The input as an error message shows it: as it came when its JSON is short; else the first
+ * {@link MAX_ECHO_CHARS} characters of its JSON text, flagged `truncated`. Input too deep to
+ * serialize at all is described instead of echoed (it would break the message itself).
+ */
+export function echoOf(input: unknown): { event: unknown; truncated?: true } {
+  let text: string | undefined;
+  try {
+    text = typeof input === 'string' ? input : JSON.stringify(input);
+  } catch {
+    return { event: '(not shown: the input cannot be serialized as JSON)', truncated: true };
+  }
+  if (text === undefined || text.length <= MAX_ECHO_CHARS) return { event: input };
+  return { event: text.slice(0, MAX_ECHO_CHARS), truncated: true };
 }
 
 /** Topic level used for errors whose chartId is missing or invalid (it has no chart to name). */
@@ -88,7 +110,7 @@ export function errorMessage(
 ): OutMessage {
   const chartId = fields.chartId ?? null;
   const payload: ErrorPayload = { code: error.code, message: error.message, chartId, timestamp: fields.timestamp };
-  if (fields.event !== undefined) payload.event = fields.event;
+  if (fields.event !== undefined) Object.assign(payload, echoOf(fields.event));
   return {
     output: Output.Error,
     topic: `${prefix}/${chartId ?? INVALID_CHART_TOPIC_LEVEL}/error`,

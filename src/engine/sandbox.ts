@@ -27,16 +27,17 @@ export function compileJavaScript(code: string | undefined, options: SandboxOpti
   if (!code || code.trim() === '') return {};
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const write = options.log ?? (() => {});
-  const context = vm.createContext({
-    console: { log: write, info: write, warn: write, error: write, debug: write },
-    env: { get: (name: string) => options.env?.(String(name)) },
-    raise,
-    sendTo,
-    log,
-    JSON,
-    Math,
-    Date,
-  });
+  // Promise callbacks run inside the call that queued them, so the timeout covers them too.
+  const context = vm.createContext(
+    {
+      console: { log: write, info: write, warn: write, error: write, debug: write },
+      env: { get: (name: string) => options.env?.(String(name)) },
+      JSON,
+      Math,
+      Date,
+    },
+    { microtaskMode: 'afterEvaluate' },
+  );
   const invoker = new vm.Script('__call.fn.apply(null, __call.args)', { filename: 'implementations.js' });
   const call = (fn: AnyFunction, args: unknown[]): unknown => {
     const previous = context.__call;
@@ -53,14 +54,21 @@ export function compileJavaScript(code: string | undefined, options: SandboxOpti
     }
   };
   const wrap = (fn: AnyFunction): AnyFunction => (...args: unknown[]) => call(fn, args);
-  // `assign` must stay XState's own (it is applied inside the pure transition); its functions are
-  // user code and run under the timeout.
-  context.assign = (assignment: unknown) =>
-    assign(
-      (typeof assignment === 'function'
-        ? wrap(assignment as AnyFunction)
-        : Object.fromEntries(Object.entries(assignment as object).map(([key, value]) => [key, typeof value === 'function' ? wrap(value) : value]))) as never,
-    );
+  /** A function stays a call under the timeout; an object's function members too (assign's, options'). */
+  const wrapped = (value: unknown): unknown => {
+    if (typeof value === 'function') return wrap(value as AnyFunction);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, typeof member === 'function' ? wrap(member as AnyFunction) : member]));
+    }
+    return value;
+  };
+  // XState's action creators must stay XState's own (they are applied inside the pure
+  // transition); the functions given to them are user code, and each call of one runs under the
+  // timeout.
+  const creators: Record<string, AnyFunction> = { assign, raise, sendTo, log } as never;
+  for (const [name, creator] of Object.entries(creators)) {
+    context[name] = (...args: unknown[]) => creator(...args.map(wrapped));
+  }
 
   let result: unknown;
   try {

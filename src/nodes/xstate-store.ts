@@ -84,8 +84,9 @@ export default function registerStoreNode(RED: NodeAPI): void {
  */
 function registerMachineEndpoints(RED: NodeAPI): void {
   const withStore = (handler: (store: ChartStore, params: Record<string, string>, body: unknown) => Promise<unknown>): RequestHandler => (req, res) => {
+    // Any node can be named by id: only an xstate-store is asked anything.
     const node = RED.nodes.getNode(req.params.id) as StoreNode | null;
-    if (!node?.store) return reply(res, 404, { error: `no xstate-store with id ${req.params.id}` });
+    if (node?.type !== 'xstate-store' || !node.store) return reply(res, 404, { error: `no xstate-store with id ${req.params.id}` });
     handler(node.store, req.params, req.body).then(
       (result) => (result === undefined ? reply(res, 404, { error: 'not found' }) : reply(res, 200, result)),
       (err) => reply(res, err instanceof ChartError ? 400 : 503, { error: messageOf(err), code: err instanceof ChartError ? err.code : 'persistence_failed' }),

@@ -2,17 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine/chart-state';
 import { ChartError, messageOf } from '../engine/errors';
-import { accepts, initialStep, restoreSnapshot, step, type CompiledMachine, type EventObject, type ExternalAction, type TimerChange } from '../engine/machine';
+import { initialStep, persistSnapshot, restoreSnapshot, stepIfAccepted, type CompiledMachine, type EventObject, type ExternalAction, type TimerChange } from '../engine/machine';
 import { errorMessage, transitionMessages, type OutMessage } from '../engine/messages';
 import type { ChartRecord } from '../store/chart-record';
-import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transition';
+import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transitions';
+import type { StoredChart } from '../store/sql/load-chart';
 import type { DueTimer } from '../store/sql/timers';
+import { ChartCache, type CacheNamespace } from './chart-cache';
 import { KeyedQueue } from './keyed-queue';
 import type { MachineVersions } from './machine-versions';
+import { WaitingEvents } from './waiting-events';
 
 /** What the runtime needs of a store; {@link ChartStore} is one. */
 export interface ChartPersistence {
-  loadChart(machineId: string, chartId: string): Promise<ChartRecord | undefined>;
+  loadStoredChart(machineId: string, chartId: string, eventId?: string): Promise<StoredChart | undefined>;
   commitTransition(commit: TransitionCommit): Promise<CommitResult>;
   dropTimer(machineId: string, chartId: string, timerId: string, scheduledSeq: number): Promise<void>;
 }
@@ -26,8 +29,10 @@ export interface RuntimeOptions {
   create: boolean;
   /** An event the current state does not accept is rejected (true) or ignored (false). */
   strict: boolean;
-  /** Charts kept in memory between events; the store is the truth, this saves a read. */
-  cacheSize?: number;
+  /** Charts kept in memory between events (shared by the runtimes of a process); a hint, the store decides. */
+  cache?: ChartCache;
+  /** Events waiting across all charts (shared by the runtimes of a process). */
+  waiting?: WaitingEvents;
   /** Largest context, in bytes of JSON, a transition may commit. */
   maxContextBytes?: number;
   /** Events one chart may have waiting (a store outage makes them wait); more are refused. */
@@ -35,25 +40,36 @@ export interface RuntimeOptions {
   now?: () => number;
   /** Told after a commit that scheduled timers, with the shortest delay, so a scheduler can wake. */
   onTimersScheduled?: (delayMs: number) => void;
-  /** Commit each transition's messages to the store's outbox, for an {@link OutboxRelay} to deliver. */
-  outbox?: boolean;
+  /** Commit each transition's messages to the store's outbox, for this relay to deliver. */
+  outboxOwner?: string;
 }
 
 export type Outcome =
   | { kind: 'applied'; chartId: string; state: ChartState; created: boolean; messages: OutMessage[] }
-  | { kind: 'duplicate'; chartId: string; state: ChartState; messages: [] }
+  | { kind: 'duplicate'; chartId: string; messages: [] }
   | { kind: 'ignored'; chartId: string; messages: [] }
   | { kind: 'rejected'; chartId?: string; error: ChartError; messages: [OutMessage] };
 
+/** A chart as this process last saw it. */
 interface LiveChart {
   machine: CompiledMachine;
   version: number;
   snapshot: AnyMachineSnapshot;
-  /** XState's persisted form of `snapshot`: what a move to another version restores from. */
-  persisted: ChartRecord['snapshot'];
   seq: number;
-  state?: ChartState;
-  values?: Map<string, string>;
+  /** The id of the event of its last transition, when it had one. */
+  lastEventId?: string;
+  /** Size of its snapshot's JSON: what the cache budget counts. */
+  bytes: number;
+  /** The version it was told once it cannot move to (`definition_incompatible`). */
+  toldIncompatible?: number;
+}
+
+/** A chart as one attempt sees it: remembered (maybe old) or just read from the store. */
+interface View {
+  chart?: LiveChart;
+  fresh: boolean;
+  /** Fresh views of an event with an id: whether the store has that id applied. */
+  eventApplied: boolean;
 }
 
 const COMPARE_AND_SET_ATTEMPTS = 5;
@@ -64,16 +80,29 @@ export const DEFAULT_MAX_QUEUE_PER_CHART = 1000;
  * Applies events to the charts of one machine: one at a time per chart, in arrival order, different
  * charts concurrently. Each event is loaded, transitioned with XState's pure `transition()`, and
  * committed with a compare-and-set on `seq` before any message is returned; nothing here emits.
+ *
+ * Several processes (or nodes) may work the same charts. What this runtime remembers of a chart is
+ * a hint that saves a read: an event is applied on it only through the compare-and-set, and nothing
+ * is refused, ignored or dropped on its word: before refusing an event, ignoring it or dropping a
+ * timer, the chart is read again from the store.
  */
 export class ChartRuntime {
-  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled'>> & Pick<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled'>;
+  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled' | 'outboxOwner' | 'cache' | 'waiting'>> &
+    Pick<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled' | 'outboxOwner'>;
   private readonly queue = new KeyedQueue();
-  private readonly cache = new Map<string, LiveChart>();
-  /** Charts told once that they cannot move to a version: `chartId@from>to`. */
-  private readonly incompatibleReported = new Set<string>();
+  private readonly cache: CacheNamespace<LiveChart>;
+  private readonly waiting: WaitingEvents;
 
   constructor(options: RuntimeOptions) {
-    this.options = { cacheSize: 10000, maxContextBytes: DEFAULT_MAX_CONTEXT_BYTES, maxQueuePerChart: DEFAULT_MAX_QUEUE_PER_CHART, now: Date.now, outbox: false, ...options };
+    const { cache, waiting, ...rest } = options;
+    this.options = {
+      ...rest,
+      maxContextBytes: rest.maxContextBytes ?? DEFAULT_MAX_CONTEXT_BYTES,
+      maxQueuePerChart: rest.maxQueuePerChart ?? DEFAULT_MAX_QUEUE_PER_CHART,
+      now: rest.now ?? Date.now,
+    };
+    this.cache = (cache ?? new ChartCache()).namespace<LiveChart>();
+    this.waiting = waiting ?? new WaitingEvents();
   }
 
   get machine(): CompiledMachine {
@@ -90,13 +119,16 @@ export class ChartRuntime {
       const error = new ChartError('persistence_failed', `The event was not applied: ${this.options.maxQueuePerChart} events of chart "${chartId}" are already waiting for the store.`);
       return Promise.resolve(this.reject(error, chartId, event));
     }
-    return this.queue.run(chartId, () => this.apply(chartId, event).catch((err) => this.rejectWith(err, chartId, event)));
+    if (!this.waiting.tryEnter()) {
+      const error = new ChartError('persistence_failed', `The event was not applied: ${this.waiting.max} events are already waiting in this process (xstate.queue.total in settings.js).`);
+      return Promise.resolve(this.reject(error, chartId, event));
+    }
+    return this.queue
+      .run(chartId, () => this.apply(chartId, event).catch((err) => this.rejectWith(err, chartId, event)))
+      .finally(() => this.waiting.leave());
   }
 
-  /**
-   * Queues a due timer's event behind the chart's other events. A timer whose state was left, or
-   * that another process fired first, is dropped quietly: XState ignores a stale delayed event too.
-   */
+  /** Queues a due timer's event behind the chart's other events. */
   fireTimer(timer: DueTimer): Promise<Outcome> {
     return this.queue.run(timer.chartId, () => this.apply(timer.chartId, timer.event as EventObject, timer).catch((err) => this.rejectWith(err, timer.chartId, timer.event)));
   }
@@ -127,30 +159,43 @@ export class ChartRuntime {
     return this.queue.idle();
   }
 
+  /** Forgets what this runtime remembers (its node is closing). */
+  dispose(): void {
+    this.cache.clear();
+  }
+
   private async apply(chartId: string, event: EventObject, fired?: DueTimer): Promise<Outcome> {
     const { store, create, strict, now, topicPrefix } = this.options;
+    const eventId = fired ? undefined : event.id;
+    let view = this.remembered(chartId) ?? (await this.read(chartId, eventId));
     for (let attempt = 1; ; attempt++) {
-      const live = await this.live(chartId);
-      let base: LiveChart;
+      const { chart } = view;
+      // An id among the applied ones is a fact, whatever else changed since.
+      if (eventId !== undefined && (chart?.lastEventId === eventId || view.eventApplied)) return { kind: 'duplicate', chartId, messages: [] };
+      if (!chart && fired) return { kind: 'ignored', chartId, messages: [] };
+      if (!chart && !create) throw new ChartError('unknown_chart', `There is no chart "${chartId}" of machine "${this.machine.id}", and this node does not create charts.`);
+
+      const notices: OutMessage[] = [];
+      let base: { machine: CompiledMachine; version: number; snapshot: AnyMachineSnapshot; seq: number };
       let entryActions: ExternalAction[] = [];
       let entryTimers: TimerChange[] = [];
-      const notices: OutMessage[] = [];
-      if (live) {
-        if (event.id !== undefined && live.state?.metadata.event?.id === event.id) {
-          return { kind: 'duplicate', chartId, state: live.state as ChartState, messages: [] };
-        }
-        base = this.onNewestVersion(chartId, live, event, notices);
+      if (chart) {
+        base = this.onNewestVersion(chartId, chart, event, notices);
       } else {
-        if (fired) return { kind: 'ignored', chartId, messages: [] };
         const { machine, version } = this.options.machines.current;
-        if (!create) throw new ChartError('unknown_chart', `There is no chart "${chartId}" of machine "${machine.id}", and this node does not create charts.`);
         const initial = initialStep(machine);
-        base = { machine, version, snapshot: initial.snapshot, persisted: initial.persisted, seq: 0 };
+        base = { machine, version, snapshot: initial.snapshot, seq: 0 };
         entryActions = initial.actions;
         entryTimers = initial.timers;
       }
       const { machine, version } = base;
-      if (!accepts(machine, base.snapshot, event)) {
+      const next = stepIfAccepted(machine, base.snapshot, event);
+      if (!next) {
+        // Refused on what this process remembers? Ask the store: another process may have moved the chart.
+        if (!view.fresh) {
+          view = await this.read(chartId, eventId);
+          continue;
+        }
         if (fired) {
           await this.dropTimer(chartId, fired);
           return { kind: 'ignored', chartId, messages: [] };
@@ -159,7 +204,6 @@ export class ChartRuntime {
         const where = base.snapshot.status === 'done' ? 'the chart has reached its final state' : `state ${JSON.stringify(base.snapshot.value)} has no transition for it`;
         throw new ChartError('event_not_accepted', `The event "${event.type}" is not accepted: ${where}.`);
       }
-      const next = step(machine, base.snapshot, event);
       const seq = base.seq + 1;
       const state = chartStateOf(machine, next.snapshot, {
         chartId,
@@ -168,44 +212,57 @@ export class ChartRuntime {
         timestamp: now(),
         event: event.id === undefined ? { type: event.type } : { type: event.type, id: event.id },
       });
-      const contextBytes = Buffer.byteLength(JSON.stringify(state.context));
-      if (contextBytes > this.options.maxContextBytes) {
-        throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
+      // Serialized once here; the store writes these texts. The snapshot holds the context, so
+      // only a snapshot over the limit needs the context measured on its own.
+      const json = { state: JSON.stringify(state), snapshot: JSON.stringify(next.persisted) };
+      if (json.snapshot.length > this.options.maxContextBytes) {
+        const contextBytes = Buffer.byteLength(JSON.stringify(state.context));
+        if (contextBytes > this.options.maxContextBytes) {
+          throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
+        }
       }
-      const commitId = randomUUID();
-      const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId };
+      const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
       const timers = timerWrites([...entryTimers, ...next.timers], seq);
-      const values = valuesOf(machine.valueStates, state.value);
-      const messages = [...transitionMessages(topicPrefix, state, valueChanges(base.values, values), [...entryActions, ...next.actions]), ...notices];
+      const previousValues = chart ? valuesOf(chart.machine.valueStates, chart.snapshot.value) : undefined;
+      const messages = [...transitionMessages(topicPrefix, state, valueChanges(previousValues, valuesOf(machine.valueStates, state.value)), [...entryActions, ...next.actions]), ...notices];
       let result: CommitResult;
       try {
         result = await store.commitTransition({
           record,
+          json,
           expectedSeq: base.seq,
           ...timers,
           fired,
-          eventId: fired ? undefined : event.id,
-          outbox: this.options.outbox ? messages : undefined,
+          eventId,
+          outbox: this.options.outboxOwner === undefined ? undefined : messages,
+          outboxOwner: this.options.outboxOwner,
         });
       } catch (err) {
-        // The commit may or may not have happened (a connection lost mid-commit): read it again next time.
         this.cache.delete(chartId);
         throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
       }
-      if (result === 'stale') return { kind: 'ignored', chartId, messages: [] };
-      if (result === 'duplicate') return { kind: 'duplicate', chartId, state: base.state ?? state, messages: [] };
-      if (result === 'conflict') {
-        this.cache.delete(chartId);
-        // A retried commit whose first attempt landed before its connection dropped: it is ours.
-        if (!(await this.committedAs(chartId, commitId))) {
-          // Another process committed this chart first: start again from its state.
-          if (attempt < COMPARE_AND_SET_ATTEMPTS) continue;
-          throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
-        }
+      if (result === 'committed') {
+        this.cache.set(chartId, {
+          machine,
+          version,
+          snapshot: next.snapshot,
+          seq,
+          lastEventId: event.id,
+          bytes: json.snapshot.length,
+          toldIncompatible: notices.length > 0 ? this.version : chart?.toldIncompatible,
+        });
+        if (timers.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...timers.schedule.map((t) => t.delayMs)));
+        return { kind: 'applied', chartId, state, created: !chart, messages };
       }
-      this.remember(chartId, { machine, version, snapshot: next.snapshot, persisted: next.persisted, seq, state, values });
-      if (timers.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...timers.schedule.map((t) => t.delayMs)));
-      return { kind: 'applied', chartId, state, created: !live, messages };
+      this.cache.delete(chartId);
+      if (result === 'duplicate') return { kind: 'duplicate', chartId, messages: [] };
+      // The fired timer was consumed (fired elsewhere, cancelled or replaced) meanwhile.
+      if (result === 'stale') return { kind: 'ignored', chartId, messages: [] };
+      // Another writer committed this chart first: start again from its state.
+      if (attempt >= COMPARE_AND_SET_ATTEMPTS) {
+        throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
+      }
+      view = await this.read(chartId, eventId);
     }
   }
 
@@ -213,31 +270,21 @@ export class ChartRuntime {
    * A chart on an older version moves to the current one when its state exists there; otherwise it
    * stays, and a `definition_incompatible` error says why, once.
    */
-  private onNewestVersion(chartId: string, live: LiveChart, event: EventObject, notices: OutMessage[]): LiveChart {
+  private onNewestVersion(chartId: string, chart: LiveChart, event: EventObject, notices: OutMessage[]): LiveChart {
     const current = this.options.machines.current;
-    if (live.version >= current.version) return live;
+    if (chart.version >= current.version) return chart;
     try {
-      const snapshot = restoreSnapshot(current.machine, live.persisted);
-      return { ...live, machine: current.machine, version: current.version, snapshot };
+      const snapshot = restoreSnapshot(current.machine, persistSnapshot(chart.machine, chart.snapshot));
+      return { ...chart, machine: current.machine, version: current.version, snapshot };
     } catch (err) {
-      const key = `${chartId}@${live.version}>${current.version}`;
-      if (!this.incompatibleReported.has(key)) {
-        this.incompatibleReported.add(key);
+      if (chart.toldIncompatible !== current.version) {
         const error = new ChartError(
           'definition_incompatible',
-          `Chart "${chartId}" stays on version ${live.version} of machine "${current.machine.id}": its state ${JSON.stringify(live.snapshot.value)} does not exist in version ${current.version} (${messageOf(err)}).`,
+          `Chart "${chartId}" stays on version ${chart.version} of machine "${current.machine.id}": its state ${JSON.stringify(chart.snapshot.value)} does not exist in version ${current.version} (${messageOf(err)}).`,
         );
-        notices.push(errorMessage(this.options.topicPrefix, error, { chartId, event, machineId: current.machine.id, machineVersion: live.version, seq: live.seq, timestamp: this.options.now() }));
+        notices.push(errorMessage(this.options.topicPrefix, error, { chartId, event, machineId: current.machine.id, machineVersion: chart.version, seq: chart.seq, timestamp: this.options.now() }));
       }
-      return live;
-    }
-  }
-
-  private async committedAs(chartId: string, commitId: string): Promise<boolean> {
-    try {
-      return (await this.options.store.loadChart(this.machine.id, chartId))?.commitId === commitId;
-    } catch {
-      return false;
+      return chart;
     }
   }
 
@@ -249,48 +296,47 @@ export class ChartRuntime {
     }
   }
 
-  private async live(chartId: string): Promise<LiveChart | undefined> {
-    const cached = this.cache.get(chartId);
-    if (cached) return cached;
+  private remembered(chartId: string): View | undefined {
+    const chart = this.cache.get(chartId);
+    return chart && { chart, fresh: false, eventApplied: false };
+  }
+
+  /** The chart as the store has it now (and whether `eventId` was applied to it). */
+  private async read(chartId: string, eventId: string | undefined): Promise<View> {
     const { machines, store } = this.options;
-    let record: ChartRecord | undefined;
+    let stored: StoredChart | undefined;
     try {
-      record = await store.loadChart(this.machine.id, chartId);
+      stored = await store.loadStoredChart(this.machine.id, chartId, eventId);
     } catch (err) {
       throw new ChartError('persistence_failed', `The event was not applied: the chart could not be read (${messageOf(err)}).`, { cause: err });
     }
-    if (!record) return undefined;
+    if (!stored) {
+      this.cache.delete(chartId);
+      return { fresh: true, eventApplied: false };
+    }
     let machine: CompiledMachine;
     let snapshot: AnyMachineSnapshot;
     try {
-      machine = await machines.get(record.machineVersion);
-      snapshot = restoreSnapshot(machine, record.snapshot);
+      machine = await machines.get(stored.machineVersion);
+      snapshot = restoreSnapshot(machine, stored.snapshot);
     } catch (err) {
       throw new ChartError(
         'definition_incompatible',
-        `Chart "${chartId}" runs version ${record.machineVersion} of machine "${this.machine.id}", which cannot be restored here: ${messageOf(err)}`,
+        `Chart "${chartId}" runs version ${stored.machineVersion} of machine "${this.machine.id}", which cannot be restored here: ${messageOf(err)}`,
       );
     }
-    const live: LiveChart = {
+    const previous = this.cache.get(chartId);
+    const chart: LiveChart = {
       machine,
-      version: record.machineVersion,
+      version: stored.machineVersion,
       snapshot,
-      persisted: record.snapshot,
-      seq: record.seq,
-      state: record.state,
-      values: valuesOf(machine.valueStates, record.state.value),
+      seq: stored.seq,
+      lastEventId: stored.lastEventId,
+      bytes: stored.bytes,
+      toldIncompatible: previous?.toldIncompatible,
     };
-    this.remember(chartId, live);
-    return live;
-  }
-
-  private remember(chartId: string, live: LiveChart): void {
-    this.cache.delete(chartId);
-    this.cache.set(chartId, live);
-    if (this.cache.size > this.options.cacheSize) {
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
-    }
+    this.cache.set(chartId, chart);
+    return { chart, fresh: true, eventApplied: stored.eventApplied };
   }
 }
 

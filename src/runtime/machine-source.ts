@@ -30,6 +30,11 @@ export class MachineSource {
 
   constructor(private readonly options: MachineSourceOptions) {}
 
+  /** The version running charts get now; undefined until opened. */
+  get currentVersion(): number | undefined {
+    return this.versions?.current.version;
+  }
+
   get machineId(): string {
     return this.options.source === 'inline' ? this.options.machine.id : this.options.machineId;
   }

@@ -1,5 +1,8 @@
 import type { CompiledMachine } from '../engine/machine';
 
+/** Older versions kept compiled at once; more are compiled again when a chart on them comes by. */
+const KEPT_VERSIONS = 16;
+
 /**
  * The versions of one machine a runtime may need: the current one (new charts and charts that can
  * move to it) and older ones that charts still run on, compiled on demand from the store.
@@ -24,10 +27,17 @@ export class MachineVersions {
 
   get(version: number): Promise<CompiledMachine> {
     let machine = this.compiled.get(version);
-    if (!machine) {
+    if (machine) {
+      // Most recently used last: the first in the map is the one to drop.
+      this.compiled.delete(version);
+    } else {
       machine = this.load(version).then((definition) => this.compile(definition));
       machine.catch(() => this.compiled.delete(version));
-      this.compiled.set(version, machine);
+    }
+    this.compiled.set(version, machine);
+    for (const old of this.compiled.keys()) {
+      if (this.compiled.size <= KEPT_VERSIONS) break;
+      if (old !== this.current.version) this.compiled.delete(old);
     }
     return machine;
   }

@@ -35,7 +35,10 @@ export class TimerScheduler {
   private wakeAt = Infinity;
   private running?: Promise<void>;
   private again = false;
+  private full = false;
   private stopped = true;
+  /** Timers handed to their charts and not yet done, by `chartId:timerId`. */
+  private readonly firing = new Set<string>();
 
   constructor(options: SchedulerOptions) {
     this.options = { pollMs: 1000, leaseMs: 30000, batch: 500, ...options };
@@ -100,16 +103,27 @@ export class TimerScheduler {
     }
   }
 
+  /**
+   * Claims due timers and hands each to its chart without waiting for the others: a chart stuck
+   * behind a long queue or a store retry holds up only its own timers. At most `batch` are in
+   * hand at once; when they are, the next claim waits for one to finish.
+   */
   private async fireDue(): Promise<void> {
     const { store, machineId, batch, leaseMs, pollMs, fire } = this.options;
     let nextInMs: number | undefined = pollMs;
     try {
       for (;;) {
         if (this.stopped) return;
-        const due = await store.claimDueTimers(machineId, this.owner, leaseMs, batch);
+        const room = batch - this.firing.size;
+        if (room <= 0) {
+          // Woken again when one of them is done.
+          this.full = true;
+          return;
+        }
+        const due = await store.claimDueTimers(machineId, this.owner, leaseMs, room);
         // Handed over in due order, each chart's queue keeps that order among its own timers.
-        await Promise.all(due.map((timer) => fire(timer)));
-        if (due.length < batch) break;
+        for (const timer of due) this.hand(timer, fire);
+        if (due.length < room) break;
       }
       const outlook = await store.timerOutlook(machineId);
       this.options.onPending?.(outlook.pending);
@@ -118,5 +132,21 @@ export class TimerScheduler {
       this.options.onError?.(err);
     }
     if (!this.stopped) this.arm(nextInMs === undefined ? pollMs : Math.min(Math.max(0, nextInMs), pollMs));
+  }
+
+  private hand(timer: DueTimer, fire: SchedulerOptions['fire']): void {
+    const key = `${timer.chartId}\u0000${timer.timerId}`;
+    // Claimed again after its lease while still waiting in its chart's queue: it is on its way.
+    if (this.firing.has(key)) return;
+    this.firing.add(key);
+    fire(timer)
+      .catch((err) => this.options.onError?.(err))
+      .finally(() => {
+        this.firing.delete(key);
+        if (this.full && !this.stopped) {
+          this.full = false;
+          this.arm(0);
+        }
+      });
   }
 }

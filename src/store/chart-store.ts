@@ -5,14 +5,15 @@ import { openPostgres } from './postgres-db';
 import { migrate } from './migrations';
 import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './retry';
 import type { ChartRecord } from './chart-record';
-import { loadChart } from './sql/load-chart';
-import { saveChart } from './sql/save-chart';
+import { loadChart, loadStoredChart, type StoredChart } from './sql/load-chart';
 import { MACHINES_CHANNEL, registerMachine } from './sql/register-machine';
 import { listMachines, loadMachine, type StoredMachine } from './sql/load-machine';
 import { pruneEventIds, type DedupWindow } from './sql/prune-event-ids';
-import { clearOutbox, readOutbox, type OutboxEntry } from './sql/outbox';
+import { adoptOutbox, clearOutbox, readChartOutbox, scanOutboxCharts, type OutboxRow } from './sql/outbox';
+import { renewRelay, retireRelay } from './sql/relays';
 import { countCharts } from './sql/count-charts';
-import { commitTransition, type CommitResult, type TransitionCommit } from './sql/commit-transition';
+import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
+import { CommitGroup } from './commit-group';
 import { claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type TimerOutlook } from './sql/timers';
 
 export type Backend = 'postgres' | 'embedded';
@@ -27,6 +28,9 @@ export interface StoreOptions {
   dataDir?: string;
   schema?: string;
   retry?: RetryPolicy;
+  /** Group commit: transactions in flight at once (default 4; 1 on the embedded database) and largest group (default 500). */
+  commitConcurrency?: number;
+  commitGroupSize?: number;
 }
 
 export type StoreState = 'connecting' | 'connected' | 'retrying' | 'error' | 'closed';
@@ -53,6 +57,7 @@ export class ChartStore extends EventEmitter {
   private users = 0;
   private usersGone?: () => void;
   private closed = false;
+  private readonly commits: CommitGroup;
   status: StoreStatus = { state: 'connecting', message: 'connecting' };
 
   constructor(options: StoreOptions) {
@@ -63,6 +68,12 @@ export class ChartStore extends EventEmitter {
     this.table = quoteIdent(this.schema);
     this.retry = options.retry ?? DEFAULT_RETRY;
     if (this.backend === 'embedded' && !options.dataDir) throw new Error('The embedded backend needs a data folder.');
+    this.commits = new CommitGroup({
+      commit: (group) => this.commitGroup(group),
+      // PGlite has one connection: a second transaction would only queue behind the first.
+      concurrency: options.commitConcurrency ?? (this.backend === 'embedded' ? 1 : 4),
+      maxSize: options.commitGroupSize ?? 500,
+    });
   }
 
   /** Opens the database and applies migrations; shared by every caller until it succeeds. */
@@ -86,14 +97,35 @@ export class ChartStore extends EventEmitter {
     return this.run((db) => loadChart(db, this.table, machineId, chartId));
   }
 
-  /** Compare-and-set on `seq`; false when another writer committed first. */
-  saveChart(record: ChartRecord, expectedSeq: number): Promise<boolean> {
-    return this.run((db) => saveChart(db, this.table, record, expectedSeq));
+  /** The chart as the runtime needs it, and whether `eventId` was applied to it; see {@link loadStoredChart}. */
+  loadStoredChart(machineId: string, chartId: string, eventId?: string): Promise<StoredChart | undefined> {
+    return this.run((db) => loadStoredChart(db, this.table, machineId, chartId, eventId));
   }
 
-  /** A transition with its timers, all or nothing; see {@link commitTransition}. */
+  /**
+   * Commits a transition with its timers, event id and outbox row, all or nothing, in a group with
+   * the other transitions ready at the same time; see {@link commitTransitions}.
+   */
   commitTransition(commit: TransitionCommit): Promise<CommitResult> {
-    return this.run((db) => commitTransition(db, this.table, commit));
+    return this.commits.commit(commit);
+  }
+
+  /** Commits waiting for a transaction (not yet in flight). */
+  get commitsWaiting(): number {
+    return this.commits.waiting;
+  }
+
+  private commitGroup(group: TransitionCommit[]): Promise<CommitResult[]> {
+    let attempt = 0;
+    return this.run(async (db) => {
+      // A retry after a failure that may have come after COMMIT (a lost connection): the commits
+      // that landed are recognised by their commit ids instead of being refused as conflicts.
+      if (attempt++ > 0) {
+        const landed = await landedBefore(db, this.table, group);
+        if (landed) return landed;
+      }
+      return commitTransitions(db, this.table, group);
+    });
   }
 
   claimDueTimers(machineId: string, owner: string, leaseMs: number, limit: number): Promise<DueTimer[]> {
@@ -116,12 +148,28 @@ export class ChartStore extends EventEmitter {
     return this.run((db) => registerMachine(db, this.table, machineId, definition, digest));
   }
 
-  readOutbox(machineId: string, limit: number): Promise<OutboxEntry[]> {
-    return this.run((db) => readOutbox(db, this.table, machineId, limit));
+  readChartOutbox(machineId: string, chartIds: string[], owner: string): Promise<OutboxRow[]> {
+    return this.run((db) => readChartOutbox(db, this.table, machineId, chartIds, owner));
+  }
+
+  adoptOutbox(machineId: string, chartIds: string[], owner: string): Promise<Set<string>> {
+    return this.run((db) => adoptOutbox(db, this.table, machineId, chartIds, owner));
+  }
+
+  scanOutboxCharts(machineId: string, owner: string, includeMine: boolean, after: string, limit: number): Promise<string[]> {
+    return this.run((db) => scanOutboxCharts(db, this.table, machineId, owner, includeMine, after, limit));
   }
 
   clearOutbox(machineId: string, delivered: Array<{ chartId: string; seq: number }>): Promise<void> {
     return this.run((db) => clearOutbox(db, this.table, machineId, delivered));
+  }
+
+  renewRelay(owner: string, leaseMs: number): Promise<void> {
+    return this.run((db) => renewRelay(db, this.table, owner, leaseMs));
+  }
+
+  retireRelay(owner: string): Promise<void> {
+    return this.run((db) => retireRelay(db, this.table, owner));
   }
 
   pruneEventIds(machineId: string, window: DedupWindow): Promise<number> {

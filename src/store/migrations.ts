@@ -80,6 +80,17 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
         foreign key (machine_id, chart_id) references ${s}.charts (machine_id, chart_id) on delete cascade
       );`,
   },
+  {
+    // Outbox rows belong to the relay that sends them; relays renew a lease while they run, and the
+    // rows of a relay whose lease ran out are adopted by another (several processes on one store).
+    version: 5,
+    sql: (s) => `
+      alter table ${s}.outbox add column owner text;
+      create table ${s}.relays (
+        owner text primary key,
+        alive_until timestamptz not null
+      );`,
+  },
 ];
 
 export async function migrate(db: Db, schema: string): Promise<number[]> {

@@ -1,6 +1,8 @@
 import type { Queryable } from '../db';
 import type { ChartRecord } from '../chart-record';
+import type { JsonObject } from '../../engine/json';
 
+/** A chart as stored, whole (the admin API and tools read this). */
 export async function loadChart(db: Queryable, schema: string, machineId: string, chartId: string): Promise<ChartRecord | undefined> {
   const { rows } = await db.query<{ machine_version: number; seq: string | number; status: string; state: ChartRecord['state']; snapshot: ChartRecord['snapshot']; commit_id: string | null }>(
     `select machine_version, seq, status, state, snapshot, commit_id from ${schema}.charts where machine_id = $1 and chart_id = $2`,
@@ -9,4 +11,42 @@ export async function loadChart(db: Queryable, schema: string, machineId: string
   const row = rows[0];
   if (!row) return undefined;
   return { machineId, chartId, machineVersion: Number(row.machine_version), seq: Number(row.seq), status: row.status, state: row.state, snapshot: row.snapshot, commitId: row.commit_id ?? undefined };
+}
+
+/** What a runtime needs of a chart to apply its next event. */
+export interface StoredChart {
+  machineVersion: number;
+  seq: number;
+  /** XState's persisted snapshot. */
+  snapshot: JsonObject;
+  /** The id of the event of the last transition, if it had one. */
+  lastEventId?: string;
+  /** Bytes of the snapshot's JSON: what holding it in memory costs, roughly. */
+  bytes: number;
+  /** Whether the event id asked about is among the chart's applied ones. */
+  eventApplied: boolean;
+}
+
+/**
+ * Reads a chart for the runtime; with `eventId`, also whether that id was applied to it (in the
+ * same statement, so both describe one committed state). The snapshot comes as text so that its
+ * size is known without serializing it again.
+ */
+export async function loadStoredChart(db: Queryable, schema: string, machineId: string, chartId: string, eventId?: string): Promise<StoredChart | undefined> {
+  const { rows } = await db.query<{ machine_version: number; seq: string | number; snapshot: string; last_event_id: string | null; event_applied: boolean }>(
+    `select c.machine_version, c.seq, c.snapshot::text as snapshot, c.state #>> '{metadata,event,id}' as last_event_id,
+            $3::text is not null and exists (select 1 from ${schema}.event_ids e where e.machine_id = c.machine_id and e.chart_id = c.chart_id and e.event_id = $3) as event_applied
+       from ${schema}.charts c where c.machine_id = $1 and c.chart_id = $2`,
+    [machineId, chartId, eventId ?? null],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    machineVersion: Number(row.machine_version),
+    seq: Number(row.seq),
+    snapshot: JSON.parse(row.snapshot) as JsonObject,
+    lastEventId: row.last_event_id ?? undefined,
+    bytes: row.snapshot.length,
+    eventApplied: row.event_applied === true,
+  };
 }

@@ -1,0 +1,51 @@
+import { ChartCache, DEFAULT_CACHE_BYTES } from '../runtime/chart-cache';
+import { DEFAULT_MAX_QUEUE_PER_CHART } from '../runtime/chart-runtime';
+import { DEFAULT_MAX_WAITING, WaitingEvents } from '../runtime/waiting-events';
+import { DEFAULT_DEDUP_WINDOW, type DedupWindow } from '../store/sql/prune-event-ids';
+import type { RetryPolicy } from '../store/retry';
+import type { NodeAPI } from './node-red';
+
+/**
+ * The package's part of Node-RED's `settings.js`:
+ *
+ *   xstate: {
+ *     cache: { maxBytes: 33554432 },          // charts kept in memory, bytes of snapshot JSON, per process
+ *     queue: { perChart: 1000, total: 10000 }, // events waiting for their chart's turn
+ *     dedup: { events: 1000, hours: 24 },      // idempotency window
+ *     retry: { attempts, initialDelayMs, maxDelayMs, totalMs },
+ *     tcpNoDelay: true,
+ *   }
+ */
+export interface XStateSettings {
+  cache?: { maxBytes?: number };
+  queue?: { perChart?: number; total?: number };
+  dedup?: Partial<DedupWindow>;
+  retry?: Partial<RetryPolicy>;
+  tcpNoDelay?: boolean;
+}
+
+export function xstateSettings(RED: NodeAPI): XStateSettings {
+  return (RED.settings.xstate as XStateSettings | undefined) ?? {};
+}
+
+export function dedupWindow(RED: NodeAPI): DedupWindow {
+  return { ...DEFAULT_DEDUP_WINDOW, ...xstateSettings(RED).dedup };
+}
+
+export function maxQueuePerChart(RED: NodeAPI): number {
+  return xstateSettings(RED).queue?.perChart ?? DEFAULT_MAX_QUEUE_PER_CHART;
+}
+
+let shared: { cache: ChartCache; waiting: WaitingEvents } | undefined;
+
+/** The memory bounds every chart node of the process shares, made from the settings at first use. */
+export function processLimits(RED: NodeAPI): { cache: ChartCache; waiting: WaitingEvents } {
+  if (!shared) {
+    const settings = xstateSettings(RED);
+    shared = {
+      cache: new ChartCache(settings.cache?.maxBytes ?? DEFAULT_CACHE_BYTES),
+      waiting: new WaitingEvents(settings.queue?.total ?? DEFAULT_MAX_WAITING),
+    };
+  }
+  return shared;
+}

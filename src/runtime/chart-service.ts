@@ -1,0 +1,163 @@
+import type { OutMessage } from '../engine/messages';
+import type { EventObject } from '../engine/machine';
+import { ChartError, messageOf } from '../engine/errors';
+import type { DedupWindow } from '../store/sql/prune-event-ids';
+import type { ChartCache } from './chart-cache';
+import { ChartRuntime, type ChartPersistence, type Outcome } from './chart-runtime';
+import type { MachineSource } from './machine-source';
+import { OutboxRelay, type OutboxStore } from './outbox-relay';
+import { TimerScheduler, type TimerStore } from './timer-scheduler';
+import type { WaitingEvents } from './waiting-events';
+
+/** Where a chart's messages go: the node's outputs, and whether they can go now. */
+export interface DeliveryPort {
+  deliver(messages: OutMessage[]): Promise<void>;
+  connected(): boolean;
+  close(): void;
+}
+
+export interface ServiceStore extends ChartPersistence, OutboxStore, TimerStore {
+  countCharts(machineId: string): Promise<number>;
+  pruneEventIds(machineId: string, window: DedupWindow): Promise<number>;
+}
+
+export interface ServiceOptions {
+  store: ServiceStore;
+  source: MachineSource;
+  topicPrefix: string;
+  create: boolean;
+  strict: boolean;
+  /** The outbox relay's owner name (stable across restarts of one process). */
+  owner: string;
+  cache?: ChartCache;
+  waiting?: WaitingEvents;
+  maxQueuePerChart?: number;
+  dedup: DedupWindow;
+  /** Opens the delivery of messages; called once, when the service has started. */
+  openDelivery: () => DeliveryPort;
+  pruneEveryMs?: number;
+  /** The service started: how many charts the machine has. */
+  onStarted?: (charts: number) => void;
+  /** What a timer's event did (an applied one's messages are on their way already). */
+  onTimerOutcome?: (outcome: Outcome) => void;
+  onPendingTimers?: (pending: number) => void;
+  /** Trouble that does not answer an event (relay, timers, pruning). */
+  onWarning?: (message: string) => void;
+  onGiveUp?: (message: string) => void;
+}
+
+/**
+ * Everything that runs for one `xstate-chart` node: the machine's versions, the runtime, the timer
+ * scheduler, the outbox relay and the pruning of event ids. It starts on first use (and again after
+ * a failed start, at the next event), and everything it creates is created only while it is not
+ * stopped: each step after an `await` looks first. `stop()` stops what exists, whatever the moment.
+ */
+export class ChartService {
+  private starting?: Promise<ChartRuntime>;
+  private scheduler?: TimerScheduler;
+  private relay?: OutboxRelay;
+  private delivery?: DeliveryPort;
+  private pruneTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly options: ServiceOptions) {}
+
+  /** The runtime, started; a failed start is tried again by the next call. */
+  start(): Promise<ChartRuntime> {
+    if (this.stopped) return Promise.reject(new ChartError('persistence_failed', 'The node is closing.'));
+    if (!this.starting) {
+      this.starting = this.open();
+      this.starting.catch(() => (this.starting = undefined));
+    }
+    return this.starting;
+  }
+
+  /** Applies an event; an applied one's messages are handed to the relay before this resolves. */
+  async dispatch(chartId: string, event: EventObject): Promise<Outcome> {
+    const runtime = await this.start();
+    const outcome = await runtime.dispatch(chartId, event);
+    this.emit(outcome);
+    return outcome;
+  }
+
+  /** Stops everything it started, waiting for events in progress (at most `waitMs`). */
+  async stop(waitMs = 10000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    const started = await this.starting?.catch(() => undefined);
+    const deadline = new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+    await Promise.race([
+      (async () => {
+        await this.scheduler?.stop();
+        await started?.idle();
+      })(),
+      deadline,
+    ]);
+    await this.relay?.stop(Math.max(0, waitMs / 2));
+    this.delivery?.close();
+    started?.dispose();
+    await this.options.source.close();
+  }
+
+  private async open(): Promise<ChartRuntime> {
+    const { options } = this;
+    const { store } = options;
+    const versions = await options.source.open();
+    this.checkOpen();
+    const machineId = versions.current.machine.id;
+    const charts = await store.countCharts(machineId);
+    this.checkOpen();
+    const runtime = new ChartRuntime({
+      store,
+      machines: versions,
+      topicPrefix: options.topicPrefix,
+      create: options.create,
+      strict: options.strict,
+      cache: options.cache,
+      waiting: options.waiting,
+      maxQueuePerChart: options.maxQueuePerChart,
+      outboxOwner: options.owner,
+      onTimersScheduled: (delayMs) => this.scheduler?.notify(delayMs),
+    });
+    // Committed messages go out through the outbox: held while the mqtt out nodes downstream are
+    // disconnected, in order per chart, at least once (also after a crash).
+    const delivery = (this.delivery = options.openDelivery());
+    const relay = (this.relay = new OutboxRelay({
+      store,
+      machineId,
+      owner: options.owner,
+      deliver: (messages) => delivery.deliver(messages),
+      canDeliver: () => delivery.connected(),
+      onError: (err) => options.onWarning?.(`outbox: ${messageOf(err)}`),
+      onGiveUp: (entry, err) => options.onGiveUp?.(`outbox: the messages of chart "${entry.chartId}" seq ${entry.seq} were never acknowledged (${messageOf(err)}); given up.`),
+    }));
+    await relay.start();
+    this.checkOpen();
+    this.scheduler = new TimerScheduler({
+      store,
+      machineId,
+      fire: (timer) =>
+        runtime.fireTimer(timer).then((outcome) => {
+          this.emit(outcome);
+          options.onTimerOutcome?.(outcome);
+        }),
+      onPending: (pending) => options.onPendingTimers?.(pending),
+      onError: (err) => options.onWarning?.(`timers: ${messageOf(err)}`),
+    });
+    this.scheduler.start();
+    this.pruneTimer = setInterval(() => void store.pruneEventIds(machineId, options.dedup).catch(() => {}), options.pruneEveryMs ?? 60000);
+    this.pruneTimer.unref();
+    options.onStarted?.(charts);
+    return runtime;
+  }
+
+  /** After every `await` of the start: a node closed meanwhile creates nothing more. */
+  private checkOpen(): void {
+    if (this.stopped) throw new ChartError('persistence_failed', 'The node was closed while it was starting.');
+  }
+
+  private emit(outcome: Outcome): void {
+    if (outcome.kind === 'applied') this.relay?.committed(outcome.chartId, outcome.state.metadata.seq, outcome.messages);
+  }
+}

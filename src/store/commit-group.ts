@@ -1,0 +1,77 @@
+import type { TransitionCommit, CommitResult } from './sql/commit-transitions';
+
+interface Waiting {
+  commit: TransitionCommit;
+  key: string;
+  resolve: (result: CommitResult) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface CommitGroupOptions {
+  /** Commits the group in one transaction; one result per commit, in order. */
+  commit: (commits: TransitionCommit[]) => Promise<CommitResult[]>;
+  /** Groups in flight at once (each holds a connection). */
+  concurrency: number;
+  /** Largest group. */
+  maxSize: number;
+}
+
+/**
+ * Group commit: transitions that become ready while commits are in flight share the next
+ * transaction. Nothing waits for company: with a free slot, a commit starts at once with whatever
+ * is waiting (alone when the system is idle). One chart is never twice in a group, so the group's
+ * compare-and-set statements each see a chart once; a second commit of a chart waits for the next.
+ */
+export class CommitGroup {
+  private queue: Waiting[] = [];
+  private inFlight = 0;
+
+  constructor(private readonly options: CommitGroupOptions) {}
+
+  commit(commit: TransitionCommit): Promise<CommitResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ commit, key: `${commit.record.machineId}\u0000${commit.record.chartId}`, resolve, reject });
+      this.next();
+    });
+  }
+
+  /** Commits waiting for a transaction. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private next(): void {
+    while (this.inFlight < this.options.concurrency && this.queue.length > 0) {
+      const group = this.take();
+      this.inFlight++;
+      this.options
+        .commit(group.map((w) => w.commit))
+        .then(
+          (results) => group.forEach((w, i) => w.resolve(results[i])),
+          (err) => group.forEach((w) => w.reject(err)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.next();
+        });
+    }
+  }
+
+  private take(): Waiting[] {
+    const group: Waiting[] = [];
+    const skipped: Waiting[] = [];
+    const keys = new Set<string>();
+    let i = 0;
+    for (; i < this.queue.length && group.length < this.options.maxSize; i++) {
+      const w = this.queue[i];
+      if (keys.has(w.key)) {
+        skipped.push(w);
+      } else {
+        keys.add(w.key);
+        group.push(w);
+      }
+    }
+    this.queue = skipped.concat(this.queue.slice(i));
+    return group;
+  }
+}
