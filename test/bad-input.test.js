@@ -10,6 +10,8 @@ const machine = { id: 'Victim', initial: 'Idle', context: { n: 0 }, states: { Id
 
 let deep = { type: 'go' };
 for (let i = 0; i < 100; i++) deep = { type: 'go', data: deep };
+// 20,000 levels: `mqtt in` parses it to an object, too deep for JSON.stringify or structuredClone.
+const deeper = `{"type":"go","data":${'{"a":'.repeat(20000)}1${'}'.repeat(20000)}}`;
 
 /** [what, topic chartId, payload, expected code]; topic chartId null: the victim chart. */
 const payloads = [
@@ -34,6 +36,7 @@ const payloads = [
   ['__proto__ in data', null, '{"type":"go","data":{"__proto__":{"polluted":true}}}', 'invalid_event'],
   ['__proto__ at the top', null, '{"__proto__":{"type":"go"},"type":"go"}', 'invalid_event'],
   ['nesting 100 levels deep', null, JSON.stringify(deep), 'invalid_event'],
+  ['nesting 20,000 levels deep, parsed to an object by mqtt in', null, deeper, 'invalid_event'],
   ['300 KiB of data', null, JSON.stringify({ type: 'go', data: 'd'.repeat(300 * 1024) }), 'invalid_event'],
   ['bytes that are not UTF-8', null, Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), 'invalid_event'],
   ['a NUL character in the type', null, '{"type":"go\\u0000"}', 'invalid_event'],
@@ -64,6 +67,20 @@ const definitions = [
   ['invoke', JSON.stringify({ id: 'm', initial: 'a', states: { a: { invoke: { src: 'x' } } } }), /invoke/],
   ['a __proto__ key', '{"id":"m","initial":"a","states":{"a":{"__proto__":{}}}}', /__proto__/],
   ['a state name with a slash', JSON.stringify({ id: 'm', initial: 'a/b', states: { 'a/b': {} } }), /state name/],
+  ['a state name with +', JSON.stringify({ id: 'm', initial: 'a+b', states: { 'a+b': {} } }), /state name/],
+  ['a state name with a control character', JSON.stringify({ id: 'm', initial: 'a\u0007b', states: { 'a\u0007b': {} } }), /state name/],
+  ['an action named toString', JSON.stringify({ id: 'm', initial: 'a', states: { a: { entry: 'toString' } } }), /"toString" is a built-in member/],
+  ['an action named hasOwnProperty', JSON.stringify({ id: 'm', initial: 'a', states: { a: { on: { go: { actions: 'hasOwnProperty' } } } } }), /"hasOwnProperty" is a built-in member/],
+  ['a guard named constructor', JSON.stringify({ id: 'm', initial: 'a', states: { a: { on: { go: { target: 'a', guard: 'constructor' } } } } }), /"constructor" is a built-in member/],
+  ['a delay named valueOf', JSON.stringify({ id: 'm', initial: 'a', states: { a: { after: { valueOf: 'a' } } } }), /"valueOf" is a built-in member/],
+  ['JSON Logic reaching context.constructor', JSON.stringify({ id: 'm', initial: 'a', states: { a: { entry: { type: 'assign', params: { f: { var: 'context.constructor' } } } } } }), /reaches "constructor"/],
+  ['JSON Logic reaching __proto__ with a default', JSON.stringify({ id: 'm', initial: 'a', states: { a: { on: { go: { guard: { type: 'expr', params: { var: ['event.__proto__', 1] } } } } } } }), /reaches "__proto__"/],
+  ['an action name with #', JSON.stringify({ id: 'm', initial: 'a', states: { a: { entry: 'notify#all' } } }), /contains \/ \+ #/],
+  ['an action name with /', JSON.stringify({ id: 'm', initial: 'a', states: { a: { entry: 'mail/send' } } }), /contains \/ \+ #/],
+  ['an action name with +', JSON.stringify({ id: 'm', initial: 'a', states: { a: { entry: { type: 'a+b' } } } }), /contains \/ \+ #/],
+  ['an action name with a control character', JSON.stringify({ id: 'm', initial: 'a', states: { a: { entry: 'beep\u0007' } } }), /control character/],
+  ['a topic prefix with +', JSON.stringify(machine), /topic prefix "plant\/\+\/chart"/, { topicPrefix: 'plant/+/chart' }],
+  ['a topic prefix with #', JSON.stringify(machine), /topic prefix "plant\/#"/, { topicPrefix: 'plant/#' }],
 ];
 
 const backend = backends[backends.length - 1];
@@ -95,6 +112,9 @@ describe(`bad input (${backend.name})`, function () {
       assert.equal(typeof error.json.message, 'string', what);
       assert.doesNotMatch(error.json.message, /\n\s+at /, what);
       assert.equal(error.topic, chartId ? `${prefix}/_invalid/error` : `${prefix}/victim/error`, what);
+      // A big input is echoed cut short, and says so.
+      if (String(payload).length > 1024) assert.equal(error.json.truncated, true, what);
+      assert.ok(error.text.length < 4096, `${what}: the error message stays small`);
     }
     assert.deepEqual(await snapshot(), before, 'the database is unchanged');
     assert.equal({}.polluted, undefined);
@@ -105,10 +125,10 @@ describe(`bad input (${backend.name})`, function () {
   });
 
   it(`reports ${definitions.length} broken definitions at deploy with a red status naming the problem`, async () => {
-    for (const [what, definition, pattern] of definitions) {
+    for (const [what, definition, pattern, props = {}] of definitions) {
       await helper.load(ourNodes, [
         { id: 'store', type: 'xstate-store', ...store },
-        { id: 'chart', type: 'xstate-chart', store: 'store', definition, topicPrefix: 'xstate/chart', wires: [[], [], []] },
+        { id: 'chart', type: 'xstate-chart', store: 'store', definition, topicPrefix: 'xstate/chart', ...props, wires: [[], [], []] },
       ]);
       const status = await statusMatching(helper.getNode('chart'), /definition_invalid/);
       assert.equal(status.fill, 'red', what);

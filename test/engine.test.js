@@ -128,3 +128,63 @@ describe('engine: events and chart ids', () => {
     assert.equal(chartIdFromTopic('xstate/chart/a/b/event', 'xstate/chart'), 'a/b');
   });
 });
+
+describe('engine: acceptance, data access and user code', () => {
+  const { stepIfAccepted, compileJavaScript, echoOf } = require('../dist/index.js');
+
+  it('tells an accepted event (a targetless transition with no actions included) from one no state takes, guards run once', () => {
+    let guardCalls = 0;
+    const machine = compileMachine(
+      { id: 'm', initial: 'a', states: { a: { on: { ping: {}, go: { target: 'b', guard: 'counted' } } }, b: {} } },
+      { implementations: { guards: { counted: () => ++guardCalls > 0 } } },
+    );
+    const { snapshot } = initialStep(machine);
+    assert.ok(stepIfAccepted(machine, snapshot, { type: 'ping' }), 'a targetless transition accepts its event');
+    assert.equal(stepIfAccepted(machine, snapshot, { type: 'nope' }), undefined);
+    const next = stepIfAccepted(machine, snapshot, { type: 'go' });
+    assert.equal(next.snapshot.value, 'b');
+    assert.equal(guardCalls, 1, 'the guard ran once for the accepted event');
+  });
+
+  it('reads only data through JSON Logic var, however the path is built', () => {
+    const machine = compileMachine({
+      id: 'm',
+      initial: 'a',
+      context: { n: 2 },
+      states: { a: { on: { go: { target: 'a', actions: { type: 'assign', params: { f: { var: { cat: ['context.', { var: 'event.data.key' }] } }, n2: { var: 'context.n' } } } } } } },
+    });
+    const { snapshot } = initialStep(machine);
+    const next = stepIfAccepted(machine, snapshot, { type: 'go', data: { key: 'constructor' } });
+    assert.equal(next.snapshot.context.f, null, 'an inherited member is not data');
+    assert.equal(next.snapshot.context.n2, 2);
+  });
+
+  it('runs functions given to raise and sendTo, and promise callbacks, under the timeout', () => {
+    const implementations = compileJavaScript(
+      `return { actions: {
+         loopInRaise: raise(() => { for (;;) {} }),
+         loopInPromise: () => { Promise.resolve().then(() => { for (;;) {} }); },
+       } };`,
+      { timeoutMs: 50 },
+    );
+    const machine = compileMachine(
+      { id: 'm', initial: 'a', states: { a: { on: { r: { actions: 'loopInRaise' }, p: { actions: 'loopInPromise' } } } } },
+      { implementations },
+    );
+    const { snapshot } = initialStep(machine);
+    for (const type of ['r', 'p']) {
+      assert.throws(() => stepIfAccepted(machine, snapshot, { type }), (err) => err instanceof ChartError && err.code === 'implementation_error' && /longer than 50 ms/.test(err.message), type);
+    }
+  });
+
+  it('echoes refused input in full when short, cut to 1 KiB and flagged when long, described when it cannot be serialized', () => {
+    assert.deepEqual(echoOf({ type: 'x' }), { event: { type: 'x' } });
+    const long = echoOf('y'.repeat(5000));
+    assert.equal(long.event.length, 1024);
+    assert.equal(long.truncated, true);
+    let deep = {};
+    for (let i = 0; i < 20000; i++) deep = { a: deep };
+    assert.equal(echoOf(deep).truncated, true);
+    assert.equal(typeof echoOf(deep).event, 'string');
+  });
+});

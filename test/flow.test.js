@@ -8,6 +8,8 @@ const { MqttRecorder } = require('./support/mqtt-client');
 const { helper, allNodes, chartFlow, flowAnswers } = require('./support/node-red');
 const { marketplace, withHistory, ticker } = require('./fixtures/machines');
 
+const switchNode = require('@node-red/nodes/core/function/10-switch.js');
+
 const isState = (prefix, chartId, predicate = () => true) => (m) => m.topic === `${prefix}/${chartId}/state` && m.json && predicate(m.json);
 
 async function rowOf(chartId, machineId = 'Workflow') {
@@ -132,6 +134,41 @@ for (const backend of backends) {
       const error = await client.waitFor((m) => m.topic === `${prefix}/nobody/error`);
       assert.equal(error.json.code, 'unknown_chart');
       assert.equal(await chartCount(), 0);
+    });
+
+    it('acknowledges a redelivered old event id silently, with strict on, even when its transition is no longer enabled', async () => {
+      const steps = { id: 'Steps', initial: 'A', states: { A: { on: { go: 'B' } }, B: { on: { next: 'C' } }, C: {} } };
+      await deploy(steps);
+      await client.publish(`${prefix}/s-1/event`, { type: 'go', id: 'g-1' });
+      await client.publish(`${prefix}/s-1/event`, { type: 'next', id: 'n-1' });
+      await client.waitFor(isState(prefix, 's-1', (s) => s.value === 'C'));
+      // g-1 again: applied already, and not the last event; C has no transition for it.
+      await client.publish(`${prefix}/s-1/event`, { type: 'go', id: 'g-1' });
+      // A barrier: the chart's events are handled in order, so its answer comes after g-1's.
+      await client.publish(`${prefix}/s-1/event`, { type: 'go', id: 'g-2' });
+      const barrier = await client.waitFor((m) => m.topic === `${prefix}/s-1/error`);
+      assert.equal(barrier.json.event.id, 'g-2', 'the redelivered g-1 got no error');
+      assert.equal(barrier.json.code, 'event_not_accepted');
+      assert.equal((await rowOf('s-1', 'Steps')).seq, 2, 'nothing applied again');
+      assert.equal(client.filter((m) => m.topic === `${prefix}/s-1/error`).length, 1);
+    });
+
+    it('counts a message that a switch node drops on its way to mqtt out as delivered: the outbox empties', async () => {
+      // Only state messages pass the switch; value messages (also on output 1) are dropped there.
+      await helper.load([...allNodes, switchNode], chartFlow({
+        brokerUrl: broker.url, store, prefix, definition: marketplace,
+        extra: [{ id: 'only-states', type: 'switch', property: 'topic', propertyType: 'msg', rules: [{ t: 'regex', v: '/state$' }], checkall: 'true', outputs: 1, wires: [['out']] }],
+      }).map((n) => (n.id === 'chart' ? { ...n, wires: [['only-states'], ['out'], ['out']] } : n)));
+      await flowAnswers(client, prefix);
+      await client.publish(`${prefix}/order-9/event`, { type: 'reject' });
+      await client.publish(`${prefix}/order-10/event`, 'agree');
+      await client.waitFor(isState(prefix, 'order-9'));
+      await client.waitFor(isState(prefix, 'order-10'));
+      await helper.getNode('chart').drained();
+      const db = helper.getNode('store').store;
+      const { rows } = await db.query(`select count(*) as n from "${db.schema}".outbox`);
+      assert.equal(Number(rows[0].n), 0, 'nothing waits in the outbox');
+      assert.equal(client.filter((m) => /\/value\//.test(m.topic)).length, 0, 'the switch did drop the value messages');
     });
 
     it('continues every chart from its persisted state after a restart, history and context intact', async () => {

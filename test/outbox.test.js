@@ -4,6 +4,7 @@
 // next run of the same owner, adopted by another relay once its owner's lease ran out.
 const assert = require('node:assert/strict');
 const { ChartStore, OutboxRelay } = require('../dist/index.js');
+const { storePerTest } = require('./support/store');
 const { backends } = require('./support/env');
 
 function record(chartId, seq) {
@@ -39,18 +40,13 @@ function recorder({ fail = () => false } = {}) {
 for (const backend of backends) {
   describe(`outbox relay (${backend.name})`, function () {
     this.timeout(30000);
+    const relays = [];
+    const test = storePerTest(backend, { cleanUp: async () => {
+      for (const relay of relays.splice(0)) await relay.stop(1000);
+    } });
     let config;
     let store;
-    const relays = [];
-    beforeEach(() => {
-      config = backend.store();
-      store = new ChartStore(config);
-    });
-    afterEach(async () => {
-      for (const relay of relays.splice(0)) await relay.stop(1000);
-      await store.query(`drop schema if exists "${config.schema}" cascade`);
-      await store.close();
-    });
+    beforeEach(() => ({ config, store } = test));
     const relayOf = (owner, options) => {
       const relay = new OutboxRelay({ store, machineId: 'M', owner, retryMs: 20, leaseMs: 600, canDeliver: () => true, ...options });
       relays.push(relay);

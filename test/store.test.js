@@ -1,6 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { ChartStore, withRetry, isTransient, RetriesExhausted } = require('../dist/index.js');
+const { storePerTest } = require('./support/store');
 const { backends } = require('./support/env');
 
 function record(chartId, seq, value = 'a') {
@@ -17,16 +18,10 @@ function record(chartId, seq, value = 'a') {
 
 for (const backend of backends) {
   describe(`store (${backend.name})`, () => {
+    const test = storePerTest(backend);
     let config;
     let store;
-    beforeEach(() => {
-      config = backend.store();
-      store = new ChartStore(config);
-    });
-    afterEach(async () => {
-      await store.query(`drop schema if exists "${config.schema}" cascade`);
-      await store.close();
-    });
+    beforeEach(() => ({ config, store } = test));
 
     it('migrates once even when several stores start at the same time', async () => {
       const others = [new ChartStore(config), new ChartStore(config), new ChartStore(config)];

@@ -5,16 +5,17 @@ import { DeliveryTimeout } from '../runtime/outbox-relay';
 import type { DeliveryPort } from '../runtime/chart-service';
 import type { Node, NodeMessage } from './node-red';
 import { toNodeMessage } from './node-messages';
-import { allConnected } from './downstream';
-
-interface WiredNode {
-  id: string;
-  type: string;
-  brokerConn?: { connected?: boolean } | null;
-}
+import type { Downstream } from './downstream';
 
 interface SendEvent {
   msg?: { _msgid?: string };
+  source?: { id?: string };
+  destination?: { id?: string };
+}
+
+interface ReceiveEvent {
+  msg?: { _msgid?: string };
+  destination?: { id?: string };
 }
 
 interface CompleteEvent {
@@ -29,22 +30,38 @@ export interface Hooks {
 }
 
 export const ACK_TIMEOUT_MS = 30000;
+/** How long a node that never completes messages may take to pass one on before it counts as dropped. */
+export const PASS_ON_GRACE_MS = 1000;
 const HOOK_LABEL = 'xstate-durable-delivery';
+
+/** Where a message of ours may go, as the flow's wiring tells. */
+export interface Route {
+  /** Whether a copy handed to this node is waited for: it can reach an `mqtt out`. */
+  follows(nodeId: string): boolean;
+  /** Whether this node tells Node-RED when it is done with a message (its input handler takes `done`). */
+  completes(nodeId: string): boolean;
+}
 
 /** A message of ours on its way through the flow: how many nodes still hold a copy of it. */
 interface Journey {
   holders: number;
+  route: Route;
+  /** Holders that never complete messages: they let go when they pass it on, or after a grace. */
+  passers: Map<string, NodeJS.Timeout | undefined>;
   failure?: unknown;
   settle: (failure?: unknown) => void;
 }
 
 /**
  * Follows messages through a flow with Node-RED's runtime hooks, for every chart node of the
- * process: each copy handed to a node (`onSend`) is held until that node completes it
- * (`onComplete`). A message is through when no node holds it any more: it reached every `mqtt out`
- * on its way (which completes a QoS 1 message when the broker acknowledged it) or was dropped by a
- * node (a switch, a function returning nothing). The hooks are added while some chart node needs
- * them, once per process, and removed with the last.
+ * process: each copy handed to a node that leads to an `mqtt out` (`onSend`) is held until that
+ * node completes it (`onComplete`). A message is through when no node holds it any more: it reached
+ * every `mqtt out` on its way (which completes a QoS 1 message when the broker acknowledged it) or
+ * was dropped by a node (a function returning nothing). Some nodes never complete messages
+ * (Node-RED's own switch and filter nodes among them): they hold a copy until they pass it on, or
+ * for {@link PASS_ON_GRACE_MS} after they received it, and are then taken to have dropped it.
+ * Copies handed to nodes that lead to no `mqtt out` are not waited for. The hooks are added while
+ * some chart node needs them, once per process, and removed with the last.
  */
 class Journeys {
   private readonly journeys = new Map<string, Journey>();
@@ -60,6 +77,7 @@ class Journeys {
     if (this.users++ > 0) return;
     this.hooks = hooks;
     hooks.add(`onSend.${HOOK_LABEL}`, ((events: SendEvent[]) => this.sent(events)) as never);
+    hooks.add(`postReceive.${HOOK_LABEL}`, ((event: ReceiveEvent) => this.received(event)) as never);
     hooks.add(`onComplete.${HOOK_LABEL}`, ((event: CompleteEvent) => this.completed(event)) as never);
   }
 
@@ -69,11 +87,14 @@ class Journeys {
     this.hooks = undefined;
   }
 
-  begin(msgid: string, journey: Journey): void {
-    this.journeys.set(msgid, journey);
+  begin(msgid: string, route: Route, settle: (failure?: unknown) => void): void {
+    this.journeys.set(msgid, { holders: 0, route, passers: new Map(), settle });
   }
 
   end(msgid: string): void {
+    const journey = this.journeys.get(msgid);
+    if (!journey) return;
+    for (const timer of journey.passers.values()) if (timer) clearTimeout(timer);
     this.journeys.delete(msgid);
   }
 
@@ -81,22 +102,58 @@ class Journeys {
     return this.journeys.get(msgid)?.holders;
   }
 
+  private journeyOf(msg: { _msgid?: string } | undefined): Journey | undefined {
+    return msg?._msgid === undefined ? undefined : this.journeys.get(msg._msgid);
+  }
+
   private sent(events: SendEvent[]): void {
+    const passedOn: Array<[Journey, string, string]> = [];
     for (const event of events) {
-      const journey = event.msg?._msgid === undefined ? undefined : this.journeys.get(event.msg._msgid);
-      if (journey) journey.holders++;
+      const journey = this.journeyOf(event.msg);
+      const destination = event.destination?.id;
+      if (!journey || destination === undefined) continue;
+      if (journey.route.follows(destination)) {
+        journey.holders++;
+        if (!journey.route.completes(destination)) journey.passers.set(destination, undefined);
+      }
+      const source = event.source?.id;
+      if (source !== undefined && journey.passers.has(source)) passedOn.push([journey, source, event.msg?._msgid as string]);
     }
+    // After the copies handed on are counted: a node that passes a message on lets go of it.
+    for (const [journey, source, msgid] of passedOn) this.letGo(journey, source, msgid);
+  }
+
+  private received(event: ReceiveEvent): void {
+    const journey = this.journeyOf(event.msg);
+    const nodeId = event.destination?.id;
+    if (!journey || nodeId === undefined || !journey.passers.has(nodeId) || journey.passers.get(nodeId)) return;
+    const msgid = event.msg?._msgid as string;
+    const timer = setTimeout(() => this.letGo(journey, nodeId, msgid), PASS_ON_GRACE_MS);
+    timer.unref();
+    journey.passers.set(nodeId, timer);
+  }
+
+  private letGo(journey: Journey, nodeId: string, msgid: string): void {
+    if (!journey.passers.has(nodeId)) return;
+    const timer = journey.passers.get(nodeId);
+    if (timer) clearTimeout(timer);
+    journey.passers.delete(nodeId);
+    this.release(journey, msgid);
   }
 
   private completed(event: CompleteEvent): void {
     const msgid = event.msg?._msgid;
-    const journey = msgid === undefined ? undefined : this.journeys.get(msgid);
-    if (!journey || msgid === undefined) return;
+    const journey = this.journeyOf(event.msg);
+    if (!journey || msgid === undefined || !journey.route.follows(event.node.id)) return;
     // A broker that refused the message is worth another try; another node's error is the flow's
     // own verdict on it, which trying again would not change.
     if (event.error && event.node.node?.type === 'mqtt out') journey.failure ??= event.error;
+    this.release(journey, msgid);
+  }
+
+  private release(journey: Journey, msgid: string): void {
     if (--journey.holders > 0) return;
-    this.journeys.delete(msgid);
+    this.end(msgid);
     journey.settle(journey.failure);
   }
 }
@@ -110,18 +167,16 @@ export const journeys = new Journeys();
  * {@link DeliveryTimeout}.
  */
 export class Delivery implements DeliveryPort {
-  private readonly mqttOut: WiredNode[];
   private readonly hooks?: Hooks;
   private readonly waiting = new Map<string, (failure?: unknown) => void>();
   private closed = false;
 
   constructor(
     private readonly node: Node,
-    byOutput: WiredNode[][],
+    private readonly downstream: Downstream,
     hooks: Hooks | undefined,
     private readonly ackTimeoutMs = ACK_TIMEOUT_MS,
   ) {
-    this.mqttOut = byOutput.flat();
     if (hooks) {
       this.hooks = hooks;
       journeys.attach(hooks);
@@ -130,7 +185,7 @@ export class Delivery implements DeliveryPort {
 
   /** Whether every `mqtt out` node downstream is connected (else Node-RED would drop messages). */
   connected(): boolean {
-    return allConnected(this.mqttOut);
+    return this.downstream.connected();
   }
 
   deliver(messages: OutMessage[]): Promise<void> {
@@ -173,7 +228,7 @@ export class Delivery implements DeliveryPort {
       const timer = setTimeout(() => settle(new DeliveryTimeout(`not completed by the flow within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
       timer.unref();
       this.waiting.set(msgid, settle);
-      journeys.begin(msgid, { holders: 0, settle });
+      journeys.begin(msgid, this.downstream, settle);
     });
   }
 }

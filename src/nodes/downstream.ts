@@ -1,39 +1,71 @@
 import type { NodeAPI } from './node-red';
+import type { Route } from './delivery';
 
 interface WiredNode {
   id: string;
   type: string;
   wires?: string[][];
   brokerConn?: { connected?: boolean } | null;
+  /** Node-RED's count of the node's input handlers that take `done` (internal; absent elsewhere). */
+  _expectedDoneCount?: number;
 }
 
 /**
- * Node-RED's `mqtt out` drops a message silently while its broker is disconnected, so a chart
- * node's messages wait until the `mqtt out` nodes they can reach, through any nodes in between,
- * are connected.
+ * What lies downstream of a chart node, through any nodes in between (wires only: an `mqtt out`
+ * behind a link node is not seen): the `mqtt out` nodes its messages can reach, and which nodes
+ * lead to one. Node-RED's `mqtt out` drops a message silently while its broker is disconnected and
+ * completes it when the broker acknowledged it: this is what a delivery waits for.
  */
-/** Per output port, the `mqtt out` nodes that port's messages can reach. */
-export function mqttOutByOutput(RED: NodeAPI, start: WiredNode, maxNodes = 200): WiredNode[][] {
-  return (start.wires ?? []).map((port) => reachableMqttOut(RED, start.id, port, maxNodes));
-}
+export class Downstream implements Route {
+  /** Every `mqtt out` node reachable from the chart node. */
+  readonly mqttOut: WiredNode[];
+  private readonly leads = new Map<string, boolean>();
 
-function reachableMqttOut(RED: NodeAPI, startId: string, first: string[], maxNodes: number): WiredNode[] {
-  const found: WiredNode[] = [];
-  const seen = new Set<string>([startId]);
-  const queue = [...first];
-  while (queue.length > 0 && seen.size < maxNodes) {
-    const id = queue.shift() as string;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const node = RED.nodes.getNode(id) as WiredNode | null;
-    if (!node) continue;
-    if (node.type === 'mqtt out') found.push(node);
-    else queue.push(...(node.wires ?? []).flat());
+  constructor(
+    private readonly RED: NodeAPI,
+    start: WiredNode,
+    private readonly maxNodes = 200,
+  ) {
+    this.mqttOut = this.reachable((start.wires ?? []).flat(), start.id).filter((node) => node.type === 'mqtt out');
   }
-  return found;
-}
 
-/** Whether every given `mqtt out` node's broker is connected (the broker node emits no event for it). */
-export function allConnected(nodes: WiredNode[]): boolean {
-  return nodes.every((node) => node.brokerConn?.connected === true);
+  /** Whether every `mqtt out` node downstream is connected (the broker node emits no event for it). */
+  connected(): boolean {
+    return this.mqttOut.every((node) => node.brokerConn?.connected === true);
+  }
+
+  /** Whether a message handed to this node can reach an `mqtt out` (remembered per deploy). */
+  follows(nodeId: string): boolean {
+    let leads = this.leads.get(nodeId);
+    if (leads === undefined) {
+      leads = this.reachable([nodeId]).some((node) => node.type === 'mqtt out');
+      this.leads.set(nodeId, leads);
+    }
+    return leads;
+  }
+
+  /**
+   * Whether the node completes the messages it receives: Node-RED completes a message when an input
+   * handler that takes `done` calls it; a node whose handlers take none never does.
+   */
+  completes(nodeId: string): boolean {
+    const count = (this.RED.nodes.getNode(nodeId) as WiredNode | null)?._expectedDoneCount;
+    return typeof count !== 'number' || count > 0;
+  }
+
+  private reachable(first: string[], exclude?: string): WiredNode[] {
+    const found: WiredNode[] = [];
+    const seen = new Set<string>(exclude === undefined ? [] : [exclude]);
+    const queue = [...first];
+    while (queue.length > 0 && seen.size < this.maxNodes) {
+      const id = queue.shift() as string;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const node = this.RED.nodes.getNode(id) as WiredNode | null;
+      if (!node) continue;
+      found.push(node);
+      if (node.type !== 'mqtt out') queue.push(...(node.wires ?? []).flat());
+    }
+    return found;
+  }
 }

@@ -9,7 +9,7 @@ import { MachineSource } from '../runtime/machine-source';
 import { ChartService } from '../runtime/chart-service';
 import type { Outcome } from '../runtime/chart-runtime';
 import type { StoreStatus } from '../store/chart-store';
-import { mqttOutByOutput } from './downstream';
+import { Downstream } from './downstream';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
 import { toNodeMessage } from './node-messages';
 import { Delivery } from './delivery';
@@ -144,7 +144,7 @@ export default function registerChartNode(RED: NodeAPI): void {
             waiting: limits.waiting,
             maxQueuePerChart: maxQueuePerChart(RED),
             dedup: dedupWindow(RED),
-            openDelivery: () => new Delivery(node, mqttOutByOutput(RED, node as never), RED.hooks as never),
+            openDelivery: () => new Delivery(node, new Downstream(RED, node as never), RED.hooks as never),
             onStarted: (charts) => {
               status.charts = charts;
               showStatus(true);
@@ -163,6 +163,8 @@ export default function registerChartNode(RED: NodeAPI): void {
           })
         : undefined;
     service?.start().catch((err) => node.warn(`xstate-chart: not ready yet: ${messageOf(err)}`));
+    /** For tests and tools: resolves when every committed message of this node was delivered. */
+    (node as Node & { drained?: () => Promise<void> }).drained = () => service?.drained() ?? Promise.resolve();
 
     /** An error message on output 3 and to Catch nodes. */
     const fail = (error: ChartError, chartId: string | undefined, event: unknown, send: SendFunction, done: DoneFunction) => {

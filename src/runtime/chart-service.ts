@@ -53,7 +53,10 @@ export interface ServiceOptions {
  * stopped: each step after an `await` looks first. `stop()` stops what exists, whatever the moment.
  */
 export class ChartService {
+  /** Services started and not stopped, in this process (diagnostics: nothing is left after a redeploy). */
+  static readonly running = new Set<ChartService>();
   private starting?: Promise<ChartRuntime>;
+  private runtime?: ChartRuntime;
   private scheduler?: TimerScheduler;
   private relay?: OutboxRelay;
   private delivery?: DeliveryPort;
@@ -80,24 +83,34 @@ export class ChartService {
     return outcome;
   }
 
-  /** Stops everything it started, waiting for events in progress (at most `waitMs`). */
+  /**
+   * Stops everything it started, whatever the moment (also while starting: what the start would
+   * still create is not created), waiting for events in progress at most `waitMs`.
+   */
   async stop(waitMs = 10000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
-    const started = await this.starting?.catch(() => undefined);
     const deadline = new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+    // A start still under way is not waited for: no event was applied yet, and what it would still
+    // create it does not create (checkOpen). Events in progress are.
     await Promise.race([
       (async () => {
         await this.scheduler?.stop();
-        await started?.idle();
+        await this.runtime?.idle();
       })(),
       deadline,
     ]);
     await this.relay?.stop(Math.max(0, waitMs / 2));
     this.delivery?.close();
-    started?.dispose();
+    this.runtime?.dispose();
     await this.options.source.close();
+    ChartService.running.delete(this);
+  }
+
+  /** Resolves when every committed message was delivered (or given up); for tests and tools. */
+  drained(): Promise<void> {
+    return this.relay?.drained() ?? Promise.resolve();
   }
 
   private async open(): Promise<ChartRuntime> {
@@ -148,6 +161,8 @@ export class ChartService {
     this.scheduler.start();
     this.pruneTimer = setInterval(() => void store.pruneEventIds(machineId, options.dedup).catch(() => {}), options.pruneEveryMs ?? 60000);
     this.pruneTimer.unref();
+    this.runtime = runtime;
+    ChartService.running.add(this);
     options.onStarted?.(charts);
     return runtime;
   }

@@ -241,6 +241,7 @@ export class ChartStore extends EventEmitter {
         };
       });
     }
+    // From here the retries of operations still running end: their users are gone.
     this.closed = true;
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.opening?.catch(() => {});
@@ -271,8 +272,11 @@ export class ChartStore extends EventEmitter {
 
   private async retrying<T>(work: () => Promise<T>): Promise<T> {
     try {
-      const result = await withRetry(work, this.retry, (err, attempt, delay) =>
-        this.setStatus('retrying', `retry ${attempt} in ${delay} ms: ${(err as Error).message}`),
+      const result = await withRetry(
+        work,
+        this.retry,
+        (err, attempt, delay) => this.setStatus('retrying', `retry ${attempt} in ${delay} ms: ${(err as Error).message}`),
+        () => this.closed,
       );
       if (this.status.state !== 'connected') this.setStatus('connected', 'connected');
       return result;

@@ -59,13 +59,15 @@ export async function withRetry<T>(
   work: () => Promise<T>,
   policy: RetryPolicy = DEFAULT_RETRY,
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void,
+  /** Asked before each new attempt: true ends the retries with the last failure (its owner closed). */
+  cancelled?: () => boolean,
 ): Promise<T> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (err) {
-      if (!isTransient(err)) throw err;
+      if (!isTransient(err) || cancelled?.()) throw err;
       const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (attempt - 1));
       const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
       if (attempt >= policy.attempts || Date.now() - started + delay > policy.totalMs) {
@@ -73,6 +75,7 @@ export async function withRetry<T>(
       }
       onRetry?.(err, attempt, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
+      if (cancelled?.()) throw err;
     }
   }
 }

@@ -11,10 +11,19 @@ const userDir = path.join(dataRoot, 'userDir');
 fs.mkdirSync(userDir, { recursive: true });
 helper.settings({ userDir });
 
+/**
+ * The test helper's node API lacks `RED.hooks`, though its flow engine runs Node-RED's real hooks
+ * (`@node-red/util`'s, the very module Node-RED hands nodes as `RED.hooks`). Handing it to our nodes
+ * makes the in-process tests follow messages to `mqtt out` and its broker acknowledgements as a
+ * real Node-RED does.
+ */
+const { hooks } = require('@node-red/util');
+const withHooks = (register) => (RED) => register(Object.assign(RED, { hooks: RED.hooks ?? hooks }));
+
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
-const storeNode = require('../../nodes/xstate-store/xstate-store.js');
-const chartNode = require('../../nodes/xstate-chart/xstate-chart.js');
-const actionNode = require('../../nodes/xstate-action/xstate-action.js');
+const storeNode = withHooks(require('../../nodes/xstate-store/xstate-store.js'));
+const chartNode = withHooks(require('../../nodes/xstate-chart/xstate-chart.js'));
+const actionNode = withHooks(require('../../nodes/xstate-action/xstate-action.js'));
 const ourNodes = [storeNode, chartNode, actionNode];
 const allNodes = [mqttNodes, ...ourNodes];
 
