@@ -44,6 +44,9 @@ describe('npm start', function () {
     assert.equal(address, `http://127.0.0.1:${port}/`);
     const page = await fetch(address);
     assert.equal(page.status, 200);
+    const diagram = await fetch(new URL('resources/node-red-contrib-xstate-durable/xstate-diagram.js', address));
+    assert.equal(diagram.status, 200, "Node-RED serves the editor's diagram bundle from the package's resources/");
+    assert.match(await diagram.text(), /XStateDiagram/);
 
     client = await MqttRecorder.connect(`mqtt://127.0.0.1:${mqttPort}`);
     await client.subscribe('xstate/chart/#');
