@@ -164,7 +164,7 @@ for (const backend of backends) {
       await client.publish(`${prefix}/order-10/event`, 'agree');
       await client.waitFor(isState(prefix, 'order-9'));
       await client.waitFor(isState(prefix, 'order-10'));
-      await helper.getNode('chart').drained();
+      await helper.getNode('chart').xstate.drained();
       const db = helper.getNode('store').store;
       const { rows } = await db.query(`select count(*) as n from "${db.schema}".outbox`);
       assert.equal(Number(rows[0].n), 0, 'nothing waits in the outbox');

@@ -61,7 +61,7 @@ const postgres = backends.find((b) => b.name === 'postgres');
     await client.publish(`${prefix}/lamp-1/event`, { type: 'toggle' });
     const on = await client.waitFor((m) => m.topic === `${prefix}/lamp-1/state` && m.json?.value === 'On');
     assert.equal(on.json.metadata.seq, 1);
-    await helper.getNode('chart').drained();
+    await helper.getNode('chart').xstate.drained();
 
     assert.equal(ChartService.running.size, 1, 'one chart service runs: the old node started nothing after its close');
     assert.equal(journeys.attached, 1, 'one user of the runtime hooks');

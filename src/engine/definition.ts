@@ -34,9 +34,35 @@ const TRANSITION_KEYS = ['on', 'after', 'always', 'onDone'] as const;
 interface StateInfo {
   /** Path below the root, joined with dots; '' for the root. */
   path: string;
+  /** Where its config sits in the definition, as a JSON path ('' for the root). */
+  at: string;
   config: JsonObject;
   parent?: StateInfo;
   children: Map<string, StateInfo>;
+}
+
+/** One thing wrong with a definition: where (a JSON path into it, '' for the whole) and what. */
+export interface DefinitionProblem {
+  path: string;
+  message: string;
+}
+
+/** A definition that failed validation: the message a person reads, and each problem with its path. */
+export class DefinitionError extends ChartError {
+  constructor(readonly problems: DefinitionProblem[]) {
+    const shown = problems.slice(0, 10).map((p) => p.message);
+    const more = problems.length > shown.length ? ` (and ${problems.length - shown.length} more)` : '';
+    super('definition_invalid', shown.join(' ') + more);
+  }
+}
+
+type Problems = DefinitionProblem[];
+
+/** `a.b` + `c` → `a.b.c`; keys that are not plain names are quoted (`on["a.b"]`), indexes bracketed. */
+export function jsonPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  if (/^[A-Za-z0-9_$-]+$/.test(key)) return base ? `${base}.${key}` : key;
+  return `${base}[${JSON.stringify(key)}]`;
 }
 
 /**
@@ -47,77 +73,75 @@ interface StateInfo {
  */
 export function parseDefinition(source: unknown, names: ImplementationNames = NO_IMPLEMENTATIONS): JsonObject {
   let definition: unknown = source;
+  const fail = (message: string) => new DefinitionError([{ path: '', message }]);
   if (typeof source === 'string') {
-    if (source.trim() === '') throw new ChartError('definition_invalid', 'The machine definition is empty.');
+    if (source.trim() === '') throw fail('The machine definition is empty.');
     try {
       definition = JSON.parse(source);
     } catch (err) {
-      throw new ChartError('definition_invalid', `The machine definition is not valid JSON: ${messageOf(err)}`);
+      throw fail(`The machine definition is not valid JSON: ${messageOf(err)}`);
     }
   }
-  if (!isPlainObject(definition)) {
-    throw new ChartError('definition_invalid', 'The machine definition must be a JSON object.');
-  }
+  if (!isPlainObject(definition)) throw fail('The machine definition must be a JSON object.');
   const unsafe = findUnsafeJson(definition);
-  if (unsafe) throw new ChartError('definition_invalid', `The machine definition is not plain JSON data: ${unsafe}.`);
+  if (unsafe) throw fail(`The machine definition is not plain JSON data: ${unsafe}.`);
 
-  const problems: string[] = [];
+  const problems: Problems = [];
   const id = definition.id;
   if (typeof id !== 'string' || !MACHINE_ID.test(id)) {
-    problems.push(
-      'The machine needs an "id" of 1 to 128 characters of A-Z a-z 0-9 _ - : (it names the machine in the store and on the value topic).',
-    );
+    problems.push({
+      path: 'id',
+      message: 'The machine needs an "id" of 1 to 128 characters of A-Z a-z 0-9 _ - : (it names the machine in the store and on the value topic).',
+    });
   }
   if ('context' in definition && !isPlainObject(definition.context)) {
-    problems.push('"context" must be a JSON object.');
+    problems.push({ path: 'context', message: '"context" must be a JSON object.' });
   }
   if (problems.length === 0) {
     const root = collectStates(definition, problems);
     const ids = collectIds(root, id as string, problems);
     checkStates(root, ids, names, problems);
   }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 10);
-    const more = problems.length > shown.length ? ` (and ${problems.length - shown.length} more)` : '';
-    throw new ChartError('definition_invalid', shown.join(' ') + more);
-  }
+  if (problems.length > 0) throw new DefinitionError(problems);
   return definition;
 }
 
-function collectStates(config: JsonObject, problems: string[], path = '', parent?: StateInfo): StateInfo {
-  const info: StateInfo = { path, config, parent, children: new Map() };
+function collectStates(config: JsonObject, problems: Problems, path = '', at = '', parent?: StateInfo): StateInfo {
+  const info: StateInfo = { path, at, config, parent, children: new Map() };
   const states = config.states;
   if (states === undefined) return info;
+  const statesAt = jsonPath(at, 'states');
   if (!isPlainObject(states)) {
-    problems.push(`${describe(path)}: "states" must be an object of named states.`);
+    problems.push({ path: statesAt, message: `${describe(path)}: "states" must be an object of named states.` });
     return info;
   }
   for (const [key, child] of Object.entries(states)) {
     const childPath = path ? `${path}.${key}` : key;
+    const childAt = jsonPath(statesAt, key);
     if (key === '' || key.includes('.') || NOT_IN_TOPIC_LEVEL.test(key)) {
-      problems.push(`State ${JSON.stringify(childPath)}: a state name must be non-empty and contain none of . / + # nor control characters (it is a topic level of value/{stateId}).`);
+      problems.push({ path: childAt, message: `State ${JSON.stringify(childPath)}: a state name must be non-empty and contain none of . / + # nor control characters (it is a topic level of value/{stateId}).` });
       continue;
     }
     if (!isPlainObject(child)) {
-      problems.push(`State "${childPath}" must be an object.`);
+      problems.push({ path: childAt, message: `State "${childPath}" must be an object.` });
       continue;
     }
-    info.children.set(key, collectStates(child, problems, childPath, info));
+    info.children.set(key, collectStates(child, problems, childPath, childAt, info));
   }
   return info;
 }
 
 /** The `#id` table XState builds: custom `id`s, and the machine id for the root. */
-function collectIds(root: StateInfo, machineId: string, problems: string[]): Map<string, StateInfo> {
+function collectIds(root: StateInfo, machineId: string, problems: Problems): Map<string, StateInfo> {
   const ids = new Map<string, StateInfo>([[machineId, root]]);
   const visit = (state: StateInfo) => {
     for (const child of state.children.values()) {
       const customId = child.config.id;
       if (customId !== undefined) {
         if (typeof customId !== 'string' || customId === '' || customId.includes('.')) {
-          problems.push(`State "${child.path}": "id" must be a non-empty string without dots.`);
+          problems.push({ path: jsonPath(child.at, 'id'), message: `State "${child.path}": "id" must be a non-empty string without dots.` });
         } else if (ids.has(customId)) {
-          problems.push(`State "${child.path}": the id "${customId}" is used twice.`);
+          problems.push({ path: jsonPath(child.at, 'id'), message: `State "${child.path}": the id "${customId}" is used twice.` });
         } else {
           ids.set(customId, child);
         }
@@ -129,47 +153,51 @@ function collectIds(root: StateInfo, machineId: string, problems: string[]): Map
   return ids;
 }
 
-function checkStates(
-  root: StateInfo,
-  ids: Map<string, StateInfo>,
-  names: ImplementationNames,
-  problems: string[],
-): void {
+/** Where a check looks: the words that name it for a person, and its JSON path in the definition. */
+interface Place {
+  label: string;
+  at: string;
+}
+
+const at = (place: Place, key: string | number): Place => ({ label: place.label, at: jsonPath(place.at, key) });
+
+function checkStates(root: StateInfo, ids: Map<string, StateInfo>, names: ImplementationNames, problems: Problems): void {
   const visit = (state: StateInfo) => {
     const { config, path } = state;
     const where = describe(path);
+    const here = (key: string, label = where): Place => ({ label, at: jsonPath(state.at, key) });
     const type = config.type;
     if (type !== undefined && (typeof type !== 'string' || !STATE_TYPES.has(type))) {
-      problems.push(`${where}: unknown state type ${JSON.stringify(type)} (use ${[...STATE_TYPES].join(', ')}).`);
+      problems.push({ path: here('type').at, message: `${where}: unknown state type ${JSON.stringify(type)} (use ${[...STATE_TYPES].join(', ')}).` });
     }
     if (config.invoke !== undefined) {
-      problems.push(`${where}: "invoke" is not supported: a durable chart has no live child actors. Use an external action and an event back instead.`);
+      problems.push({ path: here('invoke').at, message: `${where}: "invoke" is not supported: a durable chart has no live child actors. Use an external action and an event back instead.` });
     }
     if (state.children.size > 0 && type !== 'parallel' && config.initial !== undefined) {
       if (typeof config.initial !== 'string' || !state.children.has(config.initial)) {
-        problems.push(`${where}: initial state ${JSON.stringify(config.initial)} is not one of its states (${[...state.children.keys()].join(', ')}).`);
+        problems.push({ path: here('initial').at, message: `${where}: initial state ${JSON.stringify(config.initial)} is not one of its states (${[...state.children.keys()].join(', ')}).` });
       }
     }
     if (state.children.size > 0 && type !== 'parallel' && config.initial === undefined) {
-      problems.push(`${where}: a state with child states needs "initial" (one of ${[...state.children.keys()].join(', ')}).`);
+      problems.push({ path: state.at, message: `${where}: a state with child states needs "initial" (one of ${[...state.children.keys()].join(', ')}).` });
     }
-    checkActionList(config.entry, `${where}, entry`, names, problems);
-    checkActionList(config.exit, `${where}, exit`, names, problems);
+    checkActionList(config.entry, here('entry', `${where}, entry`), names, problems);
+    checkActionList(config.exit, here('exit', `${where}, exit`), names, problems);
     for (const key of TRANSITION_KEYS) {
       const group = config[key];
       if (group === undefined) continue;
       if (key === 'always' || key === 'onDone') {
-        checkTransitions(group, state, `${where}, ${key}`, ids, names, problems);
+        checkTransitions(group, state, here(key, `${where}, ${key}`), ids, names, problems);
         continue;
       }
       if (!isPlainObject(group)) {
-        problems.push(`${where}: "${key}" must be an object.`);
+        problems.push({ path: here(key).at, message: `${where}: "${key}" must be an object.` });
         continue;
       }
       for (const [name, transitions] of Object.entries(group)) {
-        if (key === 'after') checkDelay(name, where, names, problems);
-        const label = key === 'on' ? `${where}, event "${name}"` : `${where}, after "${name}"`;
-        checkTransitions(transitions, state, label, ids, names, problems);
+        const place = { label: key === 'on' ? `${where}, event "${name}"` : `${where}, after "${name}"`, at: jsonPath(jsonPath(state.at, key), name) };
+        if (key === 'after') checkDelay(name, { label: where, at: place.at }, names, problems);
+        checkTransitions(transitions, state, place, ids, names, problems);
       }
     }
     for (const child of state.children.values()) visit(child);
@@ -177,14 +205,14 @@ function checkStates(
   visit(root);
 }
 
-function checkDelay(name: string, where: string, names: ImplementationNames, problems: string[]): void {
+function checkDelay(name: string, place: Place, names: ImplementationNames, problems: Problems): void {
   if (/^\d+$/.test(name) || isIsoDuration(name)) return;
   if (isInheritedName(name)) {
-    problems.push(`${where}: the delay name "${name}" is a built-in member of every object; choose another name.`);
+    problems.push({ path: place.at, message: `${place.label}: the delay name "${name}" is a built-in member of every object; choose another name.` });
     return;
   }
   if (names.delays.has(name)) return;
-  problems.push(`${where}: the delay "${name}" is neither a number of milliseconds, an ISO 8601 duration (PT5M) nor a named delay of the implementations (XState would fire it at once).`);
+  problems.push({ path: place.at, message: `${place.label}: the delay "${name}" is neither a number of milliseconds, an ISO 8601 duration (PT5M) nor a named delay of the implementations (XState would fire it at once).` });
 }
 
 /** Every `after` key of the definition that is an ISO 8601 duration. */
@@ -198,44 +226,40 @@ export function isoDelayKeys(definition: JsonObject): string[] {
   return [...keys];
 }
 
-function checkTransitions(
-  value: unknown,
-  source: StateInfo,
-  label: string,
-  ids: Map<string, StateInfo>,
-  names: ImplementationNames,
-  problems: string[],
-): void {
+function checkTransitions(value: unknown, source: StateInfo, place: Place, ids: Map<string, StateInfo>, names: ImplementationNames, problems: Problems): void {
   const list = Array.isArray(value) ? value : [value];
-  for (const transition of list) {
-    if (transition === undefined || transition === null) continue;
+  list.forEach((transition, index) => {
+    const one = Array.isArray(value) ? at(place, index) : place;
+    if (transition === undefined || transition === null) return;
     if (typeof transition === 'string') {
-      checkTarget(transition, source, label, ids, problems);
-      continue;
+      checkTarget(transition, source, one, ids, problems);
+      return;
     }
     if (!isPlainObject(transition)) {
-      problems.push(`${label}: a transition must be a target string or an object.`);
-      continue;
+      problems.push({ path: one.at, message: `${place.label}: a transition must be a target string or an object.` });
+      return;
     }
     const targets = transition.target === undefined ? [] : Array.isArray(transition.target) ? transition.target : [transition.target];
-    for (const target of targets) {
-      if (typeof target !== 'string') problems.push(`${label}: a target must be a string.`);
-      else checkTarget(target, source, label, ids, problems);
-    }
-    if (transition.guard !== undefined) checkGuard(transition.guard, label, names, problems);
-    checkActionList(transition.actions, label, names, problems);
-  }
+    targets.forEach((target, i) => {
+      const targetAt = Array.isArray(transition.target) ? at(at(one, 'target'), i) : at(one, 'target');
+      if (typeof target !== 'string') problems.push({ path: targetAt.at, message: `${place.label}: a target must be a string.` });
+      else checkTarget(target, source, targetAt, ids, problems);
+    });
+    if (transition.guard !== undefined) checkGuard(transition.guard, at(one, 'guard'), names, problems);
+    checkActionList(transition.actions, at(one, 'actions'), names, problems);
+  });
 }
 
 /** Resolves a target the way XState does: `#id.path`, `.child`, or a sibling path. */
-function checkTarget(target: string, source: StateInfo, label: string, ids: Map<string, StateInfo>, problems: string[]): void {
+function checkTarget(target: string, source: StateInfo, place: Place, ids: Map<string, StateInfo>, problems: Problems): void {
+  const problem = (message: string) => problems.push({ path: place.at, message: `${place.label}: ${message}` });
   let base: StateInfo | undefined;
   let path: string[];
   if (target.startsWith('#')) {
     const [id, ...rest] = target.slice(1).split('.');
     base = ids.get(id);
     if (!base) {
-      problems.push(`${label}: unknown target "${target}": no state has the id "${id}" (ids in this machine: ${[...ids.keys()].join(', ')}).`);
+      problem(`unknown target "${target}": no state has the id "${id}" (ids in this machine: ${[...ids.keys()].join(', ')}).`);
       return;
     }
     path = rest;
@@ -246,7 +270,7 @@ function checkTarget(target: string, source: StateInfo, label: string, ids: Map<
     base = source.parent;
     path = target.split('.');
     if (!base) {
-      problems.push(`${label}: unknown target "${target}": from the root a child is named ".${target}".`);
+      problem(`unknown target "${target}": from the root a child is named ".${target}".`);
       return;
     }
   }
@@ -254,57 +278,54 @@ function checkTarget(target: string, source: StateInfo, label: string, ids: Map<
   for (const segment of path) {
     const next = node.children.get(segment);
     if (!next) {
-      problems.push(`${label}: unknown target "${target}": ${describe(node.path)} has no child state "${segment}".`);
+      problem(`unknown target "${target}": ${describe(node.path)} has no child state "${segment}".`);
       return;
     }
     node = next;
   }
 }
 
-function checkGuard(guard: unknown, label: string, names: ImplementationNames, problems: string[]): void {
+function checkGuard(guard: unknown, place: Place, names: ImplementationNames, problems: Problems): void {
+  const problem = (message: string, path = place.at) => problems.push({ path, message: `${place.label}: ${message}` });
   const type = typeof guard === 'string' ? guard : isPlainObject(guard) ? guard.type : undefined;
-  if (typeof type !== 'string') {
-    problems.push(`${label}: a guard must be a name or an object with a "type".`);
-    return;
-  }
-  if (isInheritedName(type)) {
-    problems.push(`${label}: the guard name "${type}" is a built-in member of every object; choose another name.`);
-    return;
-  }
+  if (typeof type !== 'string') return void problem('a guard must be a name or an object with a "type".');
+  if (isInheritedName(type)) return void problem(`the guard name "${type}" is a built-in member of every object; choose another name.`);
   if ((DECLARATIVE_GUARDS as readonly string[]).includes(type)) {
-    const problem = jsonLogicProblem(isPlainObject(guard) ? guard.params : undefined);
-    if (!isPlainObject(guard) || guard.params === undefined) problems.push(`${label}: the guard "${type}" needs "params": a JSON Logic rule.`);
-    else if (problem) problems.push(`${label}: the guard "${type}" has an invalid rule: ${problem}.`);
+    const rule = jsonLogicProblem(isPlainObject(guard) ? guard.params : undefined);
+    if (!isPlainObject(guard) || guard.params === undefined) problem(`the guard "${type}" needs "params": a JSON Logic rule.`);
+    else if (rule) problem(`the guard "${type}" has an invalid rule: ${rule}.`, jsonPath(place.at, 'params'));
   } else if (!names.guards.has(type)) {
-    problems.push(`${label}: the guard "${type}" has no implementation (an unknown guard would fail every event that reaches it).`);
+    problem(`the guard "${type}" has no implementation (an unknown guard would fail every event that reaches it).`);
   }
 }
 
-function checkActionList(value: unknown, label: string, names: ImplementationNames, problems: string[]): void {
+function checkActionList(value: unknown, place: Place, names: ImplementationNames, problems: Problems): void {
   if (value === undefined) return;
   const list = Array.isArray(value) ? value : [value];
-  for (const action of list) {
+  list.forEach((action, index) => {
+    const one = Array.isArray(value) ? at(place, index) : place;
+    const problem = (message: string, path = one.at) => problems.push({ path, message: `${place.label}: ${message}` });
     const type = typeof action === 'string' ? action : isPlainObject(action) ? action.type : undefined;
     if (typeof type !== 'string' || type === '') {
-      problems.push(`${label}: an action must be a name or an object with a "type".`);
+      problem('an action must be a name or an object with a "type".');
     } else if (isInheritedName(type)) {
-      problems.push(`${label}: the action name "${type}" is a built-in member of every object; choose another name.`);
+      problem(`the action name "${type}" is a built-in member of every object; choose another name.`);
     } else if (NOT_IN_TOPIC_LEVEL.test(type)) {
-      problems.push(`${label}: the action name ${JSON.stringify(type)} contains / + # or a control character; an external action is published on {prefix}/{chartId}/action/{name}, a topic level cannot hold them.`);
+      problem(`the action name ${JSON.stringify(type)} contains / + # or a control character; an external action is published on {prefix}/{chartId}/action/{name}, a topic level cannot hold them.`);
     } else if ((DECLARATIVE_ACTIONS as readonly string[]).includes(type)) {
       const params = isPlainObject(action) ? action.params : undefined;
       if (!isPlainObject(params)) {
-        problems.push(`${label}: the action "${type}" needs "params": an object of context keys to JSON Logic rules.`);
+        problem(`the action "${type}" needs "params": an object of context keys to JSON Logic rules.`);
       } else {
         for (const [key, rule] of Object.entries(params)) {
-          const problem = jsonLogicProblem(rule);
-          if (problem) problems.push(`${label}: the action "${type}" has an invalid rule for "${key}": ${problem}.`);
+          const ruleProblem = jsonLogicProblem(rule);
+          if (ruleProblem) problem(`the action "${type}" has an invalid rule for "${key}": ${ruleProblem}.`, jsonPath(jsonPath(one.at, 'params'), key));
         }
       }
     } else if (type.startsWith('xstate.') && !names.actions.has(type)) {
-      problems.push(`${label}: the action "${type}" uses XState's reserved prefix "xstate.".`);
+      problem(`the action "${type}" uses XState's reserved prefix "xstate.".`);
     }
-  }
+  });
 }
 
 function describe(path: string): string {

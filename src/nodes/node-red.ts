@@ -48,7 +48,10 @@ export interface NodeAPI {
   httpAdmin: {
     get(path: string, ...handlers: RequestHandler[]): void;
     post(path: string, ...handlers: RequestHandler[]): void;
+    delete(path: string, ...handlers: RequestHandler[]): void;
   };
+  /** Messages to the editors (Node-RED's comms): what the sidebar listens to. */
+  comms?: { publish(topic: string, data: unknown, retain?: boolean): void };
   auth: { needsPermission(permission: string): RequestHandler };
   /** Runtime hooks (Node-RED 2+); absent in some test runtimes. */
   hooks?: {
@@ -59,6 +62,7 @@ export interface NodeAPI {
 
 export interface HttpRequest {
   params: Record<string, string>;
+  query: Record<string, unknown>;
   body: unknown;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ChartError, messageOf, userFacingError } from '../engine/errors';
 import { chartIdFromTopic, checkChartId, checkTopicPrefix, parseEvent } from '../engine/event';
-import { compileMachine, type CompiledMachine, type Implementations } from '../engine/machine';
+import { compileMachine, type CompiledMachine, type EventObject, type Implementations } from '../engine/machine';
 import { compileJavaScript } from '../engine/sandbox';
 import { errorMessage } from '../engine/messages';
 import { MachineSource } from '../runtime/machine-source';
@@ -14,6 +14,8 @@ import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction
 import { toNodeMessage } from './node-messages';
 import { Delivery } from './delivery';
 import { dedupWindow, maxQueuePerChart, processLimits } from './settings';
+import { registerChartEndpoints, type ChartNodeApi } from './admin-api';
+import { LiveUpdates } from './live-updates';
 import type { StoreNode } from './xstate-store';
 
 export interface ChartConfig {
@@ -108,12 +110,16 @@ export default function registerChartNode(RED: NodeAPI): void {
         }, STATUS_INTERVAL_MS);
       }
     };
+    // The editor's sidebar hears of the charts that move, at most twice a second each.
+    const live = new LiveUpdates((topic, update) => RED.comms?.publish(topic, update, false), node.id);
     const noteOutcome = (outcome: Outcome) => {
       if (outcome.kind === 'rejected') {
         status.last = `${outcome.chartId ?? '?'}: ${outcome.error.code}`;
       } else if (outcome.kind === 'applied') {
         if (outcome.created) status.charts++;
         status.last = `${outcome.chartId}: ${JSON.stringify(outcome.state.value).replace(/["{}]/g, '').replace(/:/g, '.')}`;
+        const { state } = outcome;
+        live.changed({ chartId: state.chartId, value: state.value, status: state.status, seq: state.metadata.seq, version: state.machine.version, updatedAt: new Date(state.metadata.timestamp).toISOString() });
       } else {
         return;
       }
@@ -163,8 +169,6 @@ export default function registerChartNode(RED: NodeAPI): void {
           })
         : undefined;
     service?.start().catch((err) => node.warn(`xstate-chart: not ready yet: ${messageOf(err)}`));
-    /** For tests and tools: resolves when every committed message of this node was delivered. */
-    (node as Node & { drained?: () => Promise<void> }).drained = () => service?.drained() ?? Promise.resolve();
 
     /** An error message on output 3 and to Catch nodes. */
     const fail = (error: ChartError, chartId: string | undefined, event: unknown, send: SendFunction, done: DoneFunction) => {
@@ -190,6 +194,19 @@ export default function registerChartNode(RED: NodeAPI): void {
       );
     };
 
+    /** An event from any door (MQTT, a flow, the admin API): applied in its chart's turn, its outcome noted. */
+    const handle = async (chartId: string, event: EventObject, send: SendFunction): Promise<Outcome> => {
+      if (!service) throw failure as ChartError;
+      const outcome = await service.dispatch(chartId, event).catch((err): Outcome => {
+        const error = err instanceof ChartError ? err : new ChartError('persistence_failed', `The event was not applied: the store is not ready (${messageOf(err)}).`);
+        const message = errorMessage(prefix, error, { chartId, event, machineId: compiled?.id ?? machineId, machineVersion: 0, timestamp: Date.now() });
+        return { kind: 'rejected', chartId, error, messages: [message] };
+      });
+      noteOutcome(outcome);
+      if (outcome.kind === 'rejected') send([null, null, outcome.messages.map(toNodeMessage)]);
+      return outcome;
+    };
+
     node.on('input', (msg: NodeMessage, send: SendFunction, done: DoneFunction) => {
       if (msg.machine !== undefined) return putMachine(msg.machine, send, done);
       const rawChartId = msg.chartId ?? chartIdFromTopic(msg.topic, prefix);
@@ -206,24 +223,30 @@ export default function registerChartNode(RED: NodeAPI): void {
         return fail(error, chartId, typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) ? msg.payload : String(msg.payload), send, done);
       }
       if (!service) return fail(failure as ChartError, chartId, event, send, done);
-      const id = chartId;
-      service.dispatch(id, event).then(
-        (outcome) => {
-          noteOutcome(outcome);
-          if (outcome.kind !== 'rejected') return done();
-          send([null, null, outcome.messages.map(toNodeMessage)]);
-          done(userFacingError(outcome.error));
-        },
-        (err) => {
-          const error = err instanceof ChartError ? err : new ChartError('persistence_failed', `The event was not applied: the store is not ready (${messageOf(err)}).`);
-          fail(error, id, event, send, done);
-        },
-      );
+      handle(chartId, event, send).then((outcome) => done(outcome.kind === 'rejected' ? userFacingError(outcome.error) : undefined));
     });
+
+    /** What the admin API and the editor's sidebar ask of this node. */
+    const api: ChartNodeApi & { drained(): Promise<void> } = {
+      charts: (chartPrefix, after, limit) => (service ? service.charts(chartPrefix, after, limit) : Promise.reject(failure)),
+      chart: (chartId) => (service ? service.chart(chartId) : Promise.reject(failure)),
+      dispatch: (chartId, event) => handle(chartId, event, (msgs) => node.send(msgs)),
+      deleteChart: async (chartId) => {
+        if (!service) throw failure as ChartError;
+        const deleted = await service.deleteChart(chartId);
+        // Its retained state and values go from the broker too (best effort: no chart, no outbox).
+        if (deleted) node.send([service.retainedTopics(chartId).map((topic) => ({ topic, payload: '', retain: true, qos: 1 })), null, null]);
+        return deleted;
+      },
+      /** For tests and tools: resolves when every committed message of this node was delivered. */
+      drained: () => service?.drained() ?? Promise.resolve(),
+    };
+    (node as Node & { xstate?: typeof api }).xstate = api;
 
     node.on('close', (_removed: boolean, done: () => void) => {
       store?.off('status', onStoreStatus);
       if (statusTimer) clearTimeout(statusTimer);
+      live.close();
       const stopped = service ? service.stop(CLOSE_WAIT_MS) : machines?.close();
       Promise.resolve(stopped)
         .catch((err) => node.warn(`xstate-chart: closing: ${messageOf(err)}`))
@@ -234,4 +257,5 @@ export default function registerChartNode(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('xstate-chart', XStateChartNode as never);
+  registerChartEndpoints(RED);
 }

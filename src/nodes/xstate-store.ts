@@ -1,11 +1,10 @@
 import * as path from 'node:path';
 import { ChartStore, type Backend } from '../store/chart-store';
 import { DEFAULT_RETRY, type RetryPolicy } from '../store/retry';
-import { ChartError, messageOf } from '../engine/errors';
-import { ANY_IMPLEMENTATIONS, parseDefinition } from '../engine/definition';
-import { digestOf } from '../engine/machine';
+import { messageOf } from '../engine/errors';
 import { substituteEnv } from './env';
-import type { HttpResponse, Node, NodeAPI, RequestHandler } from './node-red';
+import { registerStoreEndpoints } from './admin-api';
+import type { Node, NodeAPI } from './node-red';
 
 export interface StoreConfig {
   name?: string;
@@ -13,6 +12,8 @@ export interface StoreConfig {
   connection?: string;
   schema?: string;
   dataDir?: string;
+  /** Transitions kept per chart for the editor's sidebar (default 20; 0 keeps none). */
+  transitionLog?: number | string;
 }
 
 interface StoreCredentials {
@@ -32,6 +33,13 @@ export function resolveBackend(backend: StoreConfig['backend'], connection: stri
   return connection ? 'postgres' : 'embedded';
 }
 
+/** The `transitionLog` property: a whole number ≥ 0; empty or unreadable is the default. */
+function transitionLogOf(value: StoreConfig['transitionLog']): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const kept = Number(value);
+  return Number.isInteger(kept) && kept >= 0 ? kept : undefined;
+}
+
 export function createStore(config: StoreConfig, credentials: StoreCredentials, userDir: string, retry?: Partial<RetryPolicy>): ChartStore {
   const connection = substituteEnv(config.connection);
   const backend = resolveBackend(config.backend, connection);
@@ -44,6 +52,7 @@ export function createStore(config: StoreConfig, credentials: StoreCredentials, 
     schema: substituteEnv(config.schema) || 'xstate',
     dataDir: path.resolve(userDir, dataDir),
     retry: { ...DEFAULT_RETRY, ...retry },
+    transitionsKept: transitionLogOf(config.transitionLog),
   });
 }
 
@@ -73,38 +82,5 @@ export default function registerStoreNode(RED: NodeAPI): void {
   RED.nodes.registerType('xstate-store', XStateStoreNode as never, {
     credentials: { user: { type: 'text' }, password: { type: 'password' } },
   });
-  registerMachineEndpoints(RED);
-}
-
-/**
- * Admin HTTP API for the machines of a store, behind Node-RED's admin authentication:
- *   GET  /xstate-store/:id/machines             newest version of every machine   (xstate.read)
- *   GET  /xstate-store/:id/machines/:machineId  newest definition of one machine  (xstate.read)
- *   POST /xstate-store/:id/machines/:machineId  body: the definition; a new version (xstate.write)
- */
-function registerMachineEndpoints(RED: NodeAPI): void {
-  const withStore = (handler: (store: ChartStore, params: Record<string, string>, body: unknown) => Promise<unknown>): RequestHandler => (req, res) => {
-    // Any node can be named by id: only an xstate-store is asked anything.
-    const node = RED.nodes.getNode(req.params.id) as StoreNode | null;
-    if (node?.type !== 'xstate-store' || !node.store) return reply(res, 404, { error: `no xstate-store with id ${req.params.id}` });
-    handler(node.store, req.params, req.body).then(
-      (result) => (result === undefined ? reply(res, 404, { error: 'not found' }) : reply(res, 200, result)),
-      (err) => reply(res, err instanceof ChartError ? 400 : 503, { error: messageOf(err), code: err instanceof ChartError ? err.code : 'persistence_failed' }),
-    );
-  };
-  RED.httpAdmin.get('/xstate-store/:id/machines', RED.auth.needsPermission('xstate.read'), withStore((store) => store.listMachines()));
-  RED.httpAdmin.get('/xstate-store/:id/machines/:machineId', RED.auth.needsPermission('xstate.read'), withStore((store, params) => store.loadMachine(params.machineId)));
-  RED.httpAdmin.post(
-    '/xstate-store/:id/machines/:machineId',
-    RED.auth.needsPermission('xstate.write'),
-    withStore(async (store, params, body) => {
-      const definition = parseDefinition(body, ANY_IMPLEMENTATIONS);
-      if (definition.id !== params.machineId) throw new ChartError('definition_invalid', `The definition's id "${String(definition.id)}" is not "${params.machineId}".`);
-      return { machineId: params.machineId, version: await store.registerMachine(params.machineId, definition, digestOf(definition)) };
-    }),
-  );
-}
-
-function reply(res: HttpResponse, status: number, body: unknown): void {
-  res.status(status).json(body);
+  registerStoreEndpoints(RED);
 }

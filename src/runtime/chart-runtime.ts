@@ -159,6 +159,20 @@ export class ChartRuntime {
     return this.queue.idle();
   }
 
+  /**
+   * Runs `work` on a chart in its turn (after the events queued before it), and forgets what this
+   * runtime remembers of the chart: for changes made outside events, such as deleting it.
+   */
+  exclusive<T>(chartId: string, work: () => Promise<T>): Promise<T> {
+    return this.queue.run(chartId, async () => {
+      try {
+        return await work();
+      } finally {
+        this.cache.delete(chartId);
+      }
+    });
+  }
+
   /** Forgets what this runtime remembers (its node is closing). */
   dispose(): void {
     this.cache.clear();
@@ -236,6 +250,7 @@ export class ChartRuntime {
           eventId,
           outbox: this.options.outboxOwner === undefined ? undefined : messages,
           outboxOwner: this.options.outboxOwner,
+          logged: { event: state.metadata.event, from: chart ? chart.snapshot.value : null, to: state.value },
         });
       } catch (err) {
         this.cache.delete(chartId);

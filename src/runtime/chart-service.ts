@@ -2,6 +2,8 @@ import type { OutMessage } from '../engine/messages';
 import type { EventObject } from '../engine/machine';
 import { ChartError, messageOf } from '../engine/errors';
 import type { DedupWindow } from '../store/sql/prune-event-ids';
+import type { ChartSummary } from '../store/sql/list-charts';
+import type { ChartDetail } from '../store/sql/chart-detail';
 import type { ChartCache } from './chart-cache';
 import { ChartRuntime, type ChartPersistence, type Outcome } from './chart-runtime';
 import type { MachineSource } from './machine-source';
@@ -19,6 +21,9 @@ export interface DeliveryPort {
 export interface ServiceStore extends ChartPersistence, OutboxStore, TimerStore {
   countCharts(machineId: string): Promise<number>;
   pruneEventIds(machineId: string, window: DedupWindow): Promise<number>;
+  listCharts(machineId: string, prefix: string, after: string, limit: number): Promise<{ charts: ChartSummary[]; next: string | null }>;
+  chartDetail(machineId: string, chartId: string): Promise<ChartDetail | undefined>;
+  deleteChart(machineId: string, chartId: string): Promise<boolean>;
 }
 
 export interface ServiceOptions {
@@ -106,6 +111,31 @@ export class ChartService {
     this.runtime?.dispose();
     await this.options.source.close();
     ChartService.running.delete(this);
+  }
+
+  /** A page of the machine's charts (see listCharts). */
+  async charts(prefix: string, after: string, limit: number): Promise<{ charts: ChartSummary[]; next: string | null }> {
+    const runtime = await this.start();
+    return this.options.store.listCharts(runtime.machine.id, prefix, after, limit);
+  }
+
+  /** One chart with its timers, last transitions and machine version; undefined when there is none. */
+  async chart(chartId: string): Promise<ChartDetail | undefined> {
+    const runtime = await this.start();
+    return this.options.store.chartDetail(runtime.machine.id, chartId);
+  }
+
+  /** Deletes a chart in its turn (its timers, ids, outbox rows and log with it); false when there was none. */
+  async deleteChart(chartId: string): Promise<boolean> {
+    const runtime = await this.start();
+    return runtime.exclusive(chartId, () => this.options.store.deleteChart(runtime.machine.id, chartId));
+  }
+
+  /** The retained topics of a chart (its state, and the values of every compound or parallel state). */
+  retainedTopics(chartId: string): string[] {
+    const machine = this.runtime?.machine;
+    const prefix = `${this.options.topicPrefix}/${chartId}`;
+    return [`${prefix}/state`, ...(machine?.valueStates ?? []).map((state) => `${prefix}/value/${state.stateId}`)];
   }
 
   /** Resolves when every committed message was delivered (or given up); for tests and tools. */

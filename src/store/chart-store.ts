@@ -12,6 +12,9 @@ import { pruneEventIds, type DedupWindow } from './sql/prune-event-ids';
 import { adoptOutbox, clearOutbox, readChartOutbox, scanOutboxCharts, type OutboxRow } from './sql/outbox';
 import { renewRelay, retireRelay } from './sql/relays';
 import { countCharts } from './sql/count-charts';
+import { listCharts, type ChartSummary } from './sql/list-charts';
+import { chartDetail, type ChartDetail } from './sql/chart-detail';
+import { deleteChart } from './sql/delete-chart';
 import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
 import { CommitGroup } from './commit-group';
 import { claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type TimerOutlook } from './sql/timers';
@@ -31,7 +34,11 @@ export interface StoreOptions {
   /** Group commit: transactions in flight at once (default 4; 1 on the embedded database) and largest group (default 500). */
   commitConcurrency?: number;
   commitGroupSize?: number;
+  /** Transitions kept in each chart's log for the editor (default 20; 0 keeps none). */
+  transitionsKept?: number;
 }
+
+export const DEFAULT_TRANSITIONS_KEPT = 20;
 
 export type StoreState = 'connecting' | 'connected' | 'retrying' | 'error' | 'closed';
 
@@ -58,6 +65,7 @@ export class ChartStore extends EventEmitter {
   private usersGone?: () => void;
   private closed = false;
   private readonly commits: CommitGroup;
+  readonly transitionsKept: number;
   status: StoreStatus = { state: 'connecting', message: 'connecting' };
 
   constructor(options: StoreOptions) {
@@ -68,6 +76,7 @@ export class ChartStore extends EventEmitter {
     this.table = quoteIdent(this.schema);
     this.retry = options.retry ?? DEFAULT_RETRY;
     if (this.backend === 'embedded' && !options.dataDir) throw new Error('The embedded backend needs a data folder.');
+    this.transitionsKept = Math.max(0, Math.floor(options.transitionsKept ?? DEFAULT_TRANSITIONS_KEPT));
     this.commits = new CommitGroup({
       commit: (group) => this.commitGroup(group),
       // PGlite has one connection: a second transaction would only queue behind the first.
@@ -124,7 +133,7 @@ export class ChartStore extends EventEmitter {
         const landed = await landedBefore(db, this.table, group);
         if (landed) return landed;
       }
-      return commitTransitions(db, this.table, group);
+      return commitTransitions(db, this.table, group, { transitionsKept: this.transitionsKept });
     });
   }
 
@@ -203,6 +212,18 @@ export class ChartStore extends EventEmitter {
 
   countCharts(machineId: string): Promise<number> {
     return this.run((db) => countCharts(db, this.table, machineId));
+  }
+
+  listCharts(machineId: string, prefix: string, after: string, limit: number): Promise<{ charts: ChartSummary[]; next: string | null }> {
+    return this.run((db) => listCharts(db, this.table, machineId, prefix, after, limit));
+  }
+
+  chartDetail(machineId: string, chartId: string): Promise<ChartDetail | undefined> {
+    return this.run((db) => chartDetail(db, this.table, machineId, chartId));
+  }
+
+  deleteChart(machineId: string, chartId: string): Promise<boolean> {
+    return this.run((db) => deleteChart(db, this.table, machineId, chartId));
   }
 
   /** Raw query for tests and admin tools; parameters are always bound, never interpolated. */

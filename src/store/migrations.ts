@@ -91,6 +91,23 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
         alive_until timestamptz not null
       );`,
   },
+  {
+    // The last transitions of each chart (the editor's sidebar shows them), written with the
+    // transition, pruned to the store's retention.
+    version: 6,
+    sql: (s) => `
+      create table ${s}.transitions (
+        machine_id text not null,
+        chart_id text not null,
+        seq bigint not null,
+        event jsonb not null,
+        from_value jsonb,
+        to_value jsonb not null,
+        at timestamptz not null default now(),
+        primary key (machine_id, chart_id, seq),
+        foreign key (machine_id, chart_id) references ${s}.charts (machine_id, chart_id) on delete cascade
+      );`,
+  },
 ];
 
 export async function migrate(db: Db, schema: string): Promise<number[]> {

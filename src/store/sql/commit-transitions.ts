@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../db';
+import type { Queryable } from '../db';
 import type { ChartRecord } from '../chart-record';
 
 export interface TimerWrite {
@@ -28,6 +28,13 @@ export interface TransitionCommit {
   outbox?: unknown[];
   /** The relay that delivers the outbox row (see the `relays` table). */
   outboxOwner?: string;
+  /** The transition for the chart's log of last transitions: the event, and the values before and after. */
+  logged?: { event: unknown; from: unknown; to: unknown };
+}
+
+export interface CommitOptions {
+  /** Transitions kept in each chart's log (0: none written). */
+  transitionsKept: number;
 }
 
 /**
@@ -36,35 +43,160 @@ export interface TransitionCommit {
  */
 export type CommitResult = 'committed' | 'conflict' | 'stale' | 'duplicate';
 
-/** A chart appears at most once in a group: the caller keeps two commits of one chart apart. */
+/** A chart's log is trimmed to its retention every this many transitions (cheaper than every time). */
+const TRIM_LOG_EVERY = 10;
+
 const keyOf = (record: ChartRecord) => `${record.machineId}\u0000${record.chartId}`;
+const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
 /**
- * Commits a group of transitions of different charts in one transaction, one statement per table
- * for the whole group (arrays through `unnest`, as graphile-worker does). Each transition is all or
- * nothing on its own: a compare-and-set failure, an already applied event id or a consumed timer
- * leaves that transition out and the others in. The checks that can refuse a transition run before
- * anything is written, so a refused one leaves no trace; the timer rows they read are locked until
- * the commit, so a timer is consumed once.
+ * Commits a group of transitions of different charts (a chart appears once: the caller keeps two
+ * commits of one chart apart) in ONE statement: the charts' rows are written with a compare-and-set
+ * on seq, guarded by "this event id is not applied yet" and "the fired timer is still there", and
+ * data-modifying CTEs write, for the charts written only, their event ids, timers, outbox rows and
+ * log (arrays through `unnest`, as graphile-worker does). One statement is one transaction without
+ * BEGIN/COMMIT round trips; each transition is all or nothing on its own, and one refused leaves the
+ * others in. Row locks on the charts serialize concurrent writers of a chart, so a timer fires once
+ * and an id is applied once. Why a transition was refused is asked only when one was.
  */
-export async function commitTransitions(db: Db, schema: string, commits: TransitionCommit[]): Promise<CommitResult[]> {
-  const results: Array<CommitResult | undefined> = commits.map(() => undefined);
+export async function commitTransitions(db: Queryable, schema: string, commits: TransitionCommit[], options: CommitOptions = { transitionsKept: 0 }): Promise<CommitResult[]> {
   if (commits.length === 0) return [];
-  return db.transaction(async (tx) => {
-    await refuseStaleTimers(tx, schema, commits, results);
-    await refuseAppliedEvents(tx, schema, commits, results);
-    const written = await writeCharts(tx, schema, commits, results);
-    const landed = commits.filter((_, i) => written.has(i));
-    commits.forEach((_, i) => (results[i] ??= written.has(i) ? 'committed' : 'conflict'));
-    if (landed.length > 0) await writeWithCharts(tx, schema, landed);
-    return results as CommitResult[];
+  const index = commits.map((_, i) => i);
+  const column = <T>(pick: (c: TransitionCommit) => T) => commits.map(pick);
+
+  // One operation per timer row: a fired timer that the transition schedules again is replaced by
+  // the upsert rather than deleted first, and one it cancels is deleted once.
+  const deletes: Array<{ i: number; timerId: string }> = [];
+  commits.forEach((c, i) => {
+    for (const timerId of c.cancel) deletes.push({ i, timerId });
+    if (c.fired && !c.schedule.some((t) => t.id === c.fired?.timerId) && !c.cancel.includes(c.fired.timerId)) deletes.push({ i, timerId: c.fired.timerId });
   });
+  const schedules = commits.flatMap((c, i) => c.schedule.map((timer) => ({ i, timer })));
+  const logging = options.transitionsKept > 0;
+
+  const params: unknown[] = [
+    index, // $1
+    column((c) => c.record.machineId), // $2
+    column((c) => c.record.chartId),
+    column((c) => c.record.machineVersion),
+    column((c) => c.record.seq), // $5
+    column((c) => c.expectedSeq),
+    column((c) => c.record.status),
+    column((c) => c.json?.state ?? JSON.stringify(c.record.state)),
+    column((c) => c.json?.snapshot ?? JSON.stringify(c.record.snapshot)),
+    column((c) => c.record.commitId ?? null), // $10
+    column((c) => c.eventId ?? null),
+    column((c) => c.fired?.timerId ?? null),
+    column((c) => c.fired?.scheduledSeq ?? null),
+    column((c) => (c.outbox === undefined ? null : JSON.stringify(c.outbox))),
+    column((c) => c.outboxOwner ?? null), // $15
+    column((c) => (logging && c.logged ? jsonOrNull(c.logged.event) : null)),
+    column((c) => (logging && c.logged ? jsonOrNull(c.logged.from) : null)),
+    column((c) => (logging && c.logged ? jsonOrNull(c.logged.to) : null)),
+    // The log is trimmed below this seq for the transitions whose seq is a multiple of TRIM_LOG_EVERY.
+    column((c) => (logging && c.logged && c.record.seq % TRIM_LOG_EVERY === 0 ? c.record.seq - options.transitionsKept : null)),
+    deletes.map((d) => d.i), // $20
+    deletes.map((d) => d.timerId),
+    schedules.map((s) => s.i),
+    schedules.map((s) => s.timer.id),
+    schedules.map((s) => JSON.stringify(s.timer.event)),
+    schedules.map((s) => s.timer.delayMs), // $25
+  ];
+  const { rows } = await db.query<{ i: number }>(
+    `with input as (
+       select * from unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::text[], $8::jsonb[], $9::jsonb[],
+                            $10::text[], $11::text[], $12::text[], $13::bigint[], $14::jsonb[], $15::text[], $16::jsonb[], $17::jsonb[], $18::jsonb[], $19::bigint[])
+         as u(i, machine_id, chart_id, machine_version, seq, expected_seq, status, state, snapshot,
+              commit_id, event_id, fired_timer, fired_seq, messages, owner, log_event, log_from, log_to, log_below)
+     ),
+     created as (
+       insert into ${schema}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot, commit_id)
+       select machine_id, chart_id, machine_version, seq, status, state, snapshot, commit_id from input where expected_seq = 0
+       on conflict (machine_id, chart_id) do nothing
+       returning machine_id, chart_id
+     ),
+     updated as (
+       update ${schema}.charts c
+          set machine_version = u.machine_version, seq = u.seq, status = u.status, state = u.state, snapshot = u.snapshot,
+              commit_id = u.commit_id, updated_at = now()
+         from input u
+        where u.expected_seq <> 0 and c.machine_id = u.machine_id and c.chart_id = u.chart_id and c.seq = u.expected_seq
+          and (u.event_id is null or not exists (
+                select 1 from ${schema}.event_ids x where x.machine_id = u.machine_id and x.chart_id = u.chart_id and x.event_id = u.event_id))
+          and (u.fired_timer is null or exists (
+                select 1 from ${schema}.timers t where t.machine_id = u.machine_id and t.chart_id = u.chart_id and t.timer_id = u.fired_timer and t.scheduled_seq = u.fired_seq))
+       returning u.i
+     ),
+     landed as (
+       select input.* from input join created using (machine_id, chart_id)
+       union all
+       select input.* from input join updated using (i)
+     ),
+     ids as (
+       insert into ${schema}.event_ids (machine_id, chart_id, event_id, seq)
+       select machine_id, chart_id, event_id, seq from landed where event_id is not null
+       on conflict do nothing
+     ),
+     gone as (
+       delete from ${schema}.timers t using unnest($20::int[], $21::text[]) as d(i, timer_id), landed l
+        where l.i = d.i and t.machine_id = l.machine_id and t.chart_id = l.chart_id and t.timer_id = d.timer_id
+     ),
+     scheduled as (
+       insert into ${schema}.timers (machine_id, chart_id, timer_id, event, due_at, scheduled_seq)
+       select l.machine_id, l.chart_id, s.timer_id, s.event, now() + s.delay_ms * interval '1 millisecond', l.seq
+         from unnest($22::int[], $23::text[], $24::jsonb[], $25::double precision[]) as s(i, timer_id, event, delay_ms) join landed l using (i)
+       on conflict (machine_id, chart_id, timer_id) do update
+         set event = excluded.event, due_at = excluded.due_at, scheduled_seq = excluded.scheduled_seq, claimed_by = null, claimed_until = null
+     ),
+     sent as (
+       insert into ${schema}.outbox (machine_id, chart_id, seq, messages, owner)
+       select machine_id, chart_id, seq, messages, owner from landed where messages is not null
+     ),
+     logged as (
+       insert into ${schema}.transitions (machine_id, chart_id, seq, event, from_value, to_value)
+       select machine_id, chart_id, seq, log_event, log_from, log_to from landed where log_to is not null
+     ),
+     trimmed as (
+       delete from ${schema}.transitions t using landed l
+        where l.log_below is not null and t.machine_id = l.machine_id and t.chart_id = l.chart_id and t.seq <= l.log_below
+     )
+     select i from landed`,
+    params,
+  );
+  const written = new Set(rows.map((row) => Number(row.i)));
+  if (written.size === commits.length) return commits.map(() => 'committed');
+  return whyRefused(db, schema, commits, written);
 }
 
 /**
- * After a failure that may have happened after the commit landed (a connection lost during
- * COMMIT): the commits whose chart row carries their commit id are in. Undefined when none is, i.e.
- * the group did not land and can be committed again as it is.
+ * For the transitions a group left out: an event id already applied, a fired timer gone or
+ * replaced, or else a compare-and-set conflict (read after the fact; the caller reloads anyway).
+ */
+async function whyRefused(db: Queryable, schema: string, commits: TransitionCommit[], written: Set<number>): Promise<CommitResult[]> {
+  const refused = commits.map((c, i) => ({ c, i })).filter(({ i }) => !written.has(i));
+  const { rows } = await db.query<{ i: number; applied: boolean; timer_gone: boolean }>(
+    `select r.i,
+            r.event_id is not null and exists (select 1 from ${schema}.event_ids x where x.machine_id = r.machine_id and x.chart_id = r.chart_id and x.event_id = r.event_id) as applied,
+            r.fired_timer is not null and not exists (select 1 from ${schema}.timers t where t.machine_id = r.machine_id and t.chart_id = r.chart_id and t.timer_id = r.fired_timer and t.scheduled_seq = r.fired_seq) as timer_gone
+       from unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) as r(i, machine_id, chart_id, event_id, fired_timer, fired_seq)`,
+    [
+      refused.map(({ i }) => i),
+      refused.map(({ c }) => c.record.machineId),
+      refused.map(({ c }) => c.record.chartId),
+      refused.map(({ c }) => c.eventId ?? null),
+      refused.map(({ c }) => c.fired?.timerId ?? null),
+      refused.map(({ c }) => c.fired?.scheduledSeq ?? null),
+    ],
+  );
+  const results: CommitResult[] = commits.map(() => 'committed');
+  for (const row of rows) results[Number(row.i)] = row.applied ? 'duplicate' : row.timer_gone ? 'stale' : 'conflict';
+  return results;
+}
+
+/**
+ * After a failure that may have happened after the commit landed (a connection lost while the
+ * statement's result was on its way): the commits whose chart row carries their commit id are in.
+ * Undefined when none is, i.e. the group did not land and can be committed again as it is.
  */
 export async function landedBefore(db: Queryable, schema: string, commits: TransitionCommit[]): Promise<CommitResult[] | undefined> {
   const { rows } = await db.query<{ machine_id: string; chart_id: string; commit_id: string | null }>(
@@ -75,145 +207,6 @@ export async function landedBefore(db: Queryable, schema: string, commits: Trans
   const stored = new Map(rows.map((row) => [`${row.machine_id}\u0000${row.chart_id}`, row.commit_id]));
   const landed = commits.map((c) => c.record.commitId !== undefined && stored.get(keyOf(c.record)) === c.record.commitId);
   if (!landed.some(Boolean)) return undefined;
-  // The group's transaction committed: what is not in was refused then; its caller reloads.
+  // The group's statement committed: what is not in was refused then; its caller reloads.
   return landed.map((yes) => (yes ? 'committed' : 'conflict'));
-}
-
-async function refuseStaleTimers(tx: Queryable, schema: string, commits: TransitionCommit[], results: Array<CommitResult | undefined>): Promise<void> {
-  const fired = commits.map((c, i) => ({ c, i })).filter(({ c }) => c.fired);
-  if (fired.length === 0) return;
-  const { rows } = await tx.query<{ i: number }>(
-    `select f.i from unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::bigint[]) as f(i, machine_id, chart_id, timer_id, scheduled_seq)
-       join ${schema}.timers t on t.machine_id = f.machine_id and t.chart_id = f.chart_id and t.timer_id = f.timer_id and t.scheduled_seq = f.scheduled_seq
-       for update of t`,
-    [
-      fired.map(({ i }) => i),
-      fired.map(({ c }) => c.record.machineId),
-      fired.map(({ c }) => c.record.chartId),
-      fired.map(({ c }) => c.fired?.timerId),
-      fired.map(({ c }) => c.fired?.scheduledSeq),
-    ],
-  );
-  const present = new Set(rows.map((row) => Number(row.i)));
-  for (const { i } of fired) if (!present.has(i)) results[i] = 'stale';
-}
-
-async function refuseAppliedEvents(tx: Queryable, schema: string, commits: TransitionCommit[], results: Array<CommitResult | undefined>): Promise<void> {
-  const withId = commits.map((c, i) => ({ c, i })).filter(({ c, i }) => c.eventId !== undefined && results[i] === undefined);
-  if (withId.length === 0) return;
-  const { rows } = await tx.query<{ i: number }>(
-    `select e.i from unnest($1::int[], $2::text[], $3::text[], $4::text[]) as e(i, machine_id, chart_id, event_id)
-      where exists (select 1 from ${schema}.event_ids x where x.machine_id = e.machine_id and x.chart_id = e.chart_id and x.event_id = e.event_id)`,
-    [withId.map(({ i }) => i), withId.map(({ c }) => c.record.machineId), withId.map(({ c }) => c.record.chartId), withId.map(({ c }) => c.eventId)],
-  );
-  for (const row of rows) results[Number(row.i)] = 'duplicate';
-}
-
-/** Inserts new charts and updates existing ones with a compare-and-set on seq; returns the indexes written. */
-async function writeCharts(tx: Queryable, schema: string, commits: TransitionCommit[], results: Array<CommitResult | undefined>): Promise<Set<number>> {
-  const written = new Set<number>();
-  const open = commits.map((c, i) => ({ c, i })).filter(({ i }) => results[i] === undefined);
-  const columns = (list: typeof open) => [
-    list.map(({ i }) => i),
-    list.map(({ c }) => c.record.machineId),
-    list.map(({ c }) => c.record.chartId),
-    list.map(({ c }) => c.record.machineVersion),
-    list.map(({ c }) => c.record.seq),
-    list.map(({ c }) => c.record.status),
-    list.map(({ c }) => c.json?.state ?? JSON.stringify(c.record.state)),
-    list.map(({ c }) => c.json?.snapshot ?? JSON.stringify(c.record.snapshot)),
-    list.map(({ c }) => c.record.commitId ?? null),
-    list.map(({ c }) => c.expectedSeq),
-  ];
-  const input = `unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::jsonb[], $8::jsonb[], $9::text[], $10::bigint[])
-                 as u(i, machine_id, chart_id, machine_version, seq, status, state, snapshot, commit_id, expected_seq)`;
-  const created = open.filter(({ c }) => c.expectedSeq === 0);
-  if (created.length > 0) {
-    const { rows } = await tx.query<{ i: number }>(
-      `with input as (select * from ${input}),
-            inserted as (
-              insert into ${schema}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot, commit_id)
-              select machine_id, chart_id, machine_version, seq, status, state, snapshot, commit_id from input
-              on conflict (machine_id, chart_id) do nothing
-              returning machine_id, chart_id)
-       select input.i from input join inserted using (machine_id, chart_id)`,
-      columns(created),
-    );
-    for (const row of rows) written.add(Number(row.i));
-  }
-  const updated = open.filter(({ c }) => c.expectedSeq !== 0);
-  if (updated.length > 0) {
-    const { rows } = await tx.query<{ i: number }>(
-      `update ${schema}.charts c
-          set machine_version = u.machine_version, seq = u.seq, status = u.status, state = u.state, snapshot = u.snapshot,
-              commit_id = u.commit_id, updated_at = now()
-         from ${input}
-        where c.machine_id = u.machine_id and c.chart_id = u.chart_id and c.seq = u.expected_seq
-       returning u.i`,
-      columns(updated),
-    );
-    for (const row of rows) written.add(Number(row.i));
-  }
-  return written;
-}
-
-/** What a written transition brings along: its event id, timers and outbox row. */
-async function writeWithCharts(tx: Queryable, schema: string, landed: TransitionCommit[]): Promise<void> {
-  const machine = (c: TransitionCommit) => c.record.machineId;
-  const chart = (c: TransitionCommit) => c.record.chartId;
-
-  const withId = landed.filter((c) => c.eventId !== undefined);
-  if (withId.length > 0) {
-    await tx.query(
-      `insert into ${schema}.event_ids (machine_id, chart_id, event_id, seq)
-       select * from unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) on conflict do nothing`,
-      [withId.map(machine), withId.map(chart), withId.map((c) => c.eventId), withId.map((c) => c.record.seq)],
-    );
-  }
-
-  // One operation per timer row: a fired timer that the transition schedules again is replaced
-  // by the upsert below rather than deleted first.
-  const deletes: Array<{ c: TransitionCommit; timerId: string }> = [];
-  for (const c of landed) {
-    const rescheduled = new Set(c.schedule.map((t) => t.id));
-    for (const timerId of c.cancel) deletes.push({ c, timerId });
-    if (c.fired && !rescheduled.has(c.fired.timerId) && !c.cancel.includes(c.fired.timerId)) deletes.push({ c, timerId: c.fired.timerId });
-  }
-  if (deletes.length > 0) {
-    await tx.query(
-      `delete from ${schema}.timers t using unnest($1::text[], $2::text[], $3::text[]) as d(machine_id, chart_id, timer_id)
-        where t.machine_id = d.machine_id and t.chart_id = d.chart_id and t.timer_id = d.timer_id`,
-      [deletes.map((d) => machine(d.c)), deletes.map((d) => chart(d.c)), deletes.map((d) => d.timerId)],
-    );
-  }
-
-  const schedules = landed.flatMap((c) => c.schedule.map((timer) => ({ c, timer })));
-  if (schedules.length > 0) {
-    await tx.query(
-      `insert into ${schema}.timers (machine_id, chart_id, timer_id, event, due_at, scheduled_seq)
-       select machine_id, chart_id, timer_id, event, now() + delay_ms * interval '1 millisecond', scheduled_seq
-         from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::double precision[], $6::bigint[])
-           as s(machine_id, chart_id, timer_id, event, delay_ms, scheduled_seq)
-       on conflict (machine_id, chart_id, timer_id) do update
-         set event = excluded.event, due_at = excluded.due_at, scheduled_seq = excluded.scheduled_seq,
-             claimed_by = null, claimed_until = null`,
-      [
-        schedules.map((s) => machine(s.c)),
-        schedules.map((s) => chart(s.c)),
-        schedules.map((s) => s.timer.id),
-        schedules.map((s) => JSON.stringify(s.timer.event)),
-        schedules.map((s) => s.timer.delayMs),
-        schedules.map((s) => s.c.record.seq),
-      ],
-    );
-  }
-
-  const withOutbox = landed.filter((c) => c.outbox !== undefined);
-  if (withOutbox.length > 0) {
-    await tx.query(
-      `insert into ${schema}.outbox (machine_id, chart_id, seq, messages, owner)
-       select * from unnest($1::text[], $2::text[], $3::bigint[], $4::jsonb[], $5::text[])`,
-      [withOutbox.map(machine), withOutbox.map(chart), withOutbox.map((c) => c.record.seq), withOutbox.map((c) => JSON.stringify(c.outbox)), withOutbox.map((c) => c.outboxOwner ?? null)],
-    );
-  }
 }

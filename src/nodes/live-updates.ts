@@ -1,0 +1,58 @@
+/** What the editor's sidebar hears of a chart as it moves. */
+export interface ChartUpdate {
+  chartId: string;
+  value: unknown;
+  status: string;
+  seq: number;
+  version: number;
+  updatedAt: string;
+}
+
+export const LIVE_UPDATE_INTERVAL_MS = 500;
+
+/**
+ * Tells the editor (Node-RED's comms, topic `xstate-chart/{nodeId}/{chartId}`) that charts moved, at
+ * most twice a second per chart: the first change at once, then the latest of each half second.
+ * A burst of thousands of events to one chart makes a couple of messages a second, not thousands.
+ */
+export class LiveUpdates {
+  private readonly windows = new Map<string, { timer: NodeJS.Timeout; latest?: ChartUpdate }>();
+
+  constructor(
+    private readonly publish: (topic: string, update: ChartUpdate) => void,
+    private readonly nodeId: string,
+    private readonly intervalMs = LIVE_UPDATE_INTERVAL_MS,
+  ) {}
+
+  changed(update: ChartUpdate): void {
+    const window = this.windows.get(update.chartId);
+    if (window) {
+      window.latest = update;
+      return;
+    }
+    this.send(update);
+    this.open(update.chartId);
+  }
+
+  close(): void {
+    for (const { timer } of this.windows.values()) clearTimeout(timer);
+    this.windows.clear();
+  }
+
+  private open(chartId: string): void {
+    const timer = setTimeout(() => {
+      const latest = this.windows.get(chartId)?.latest;
+      this.windows.delete(chartId);
+      if (latest) {
+        this.send(latest);
+        this.open(chartId);
+      }
+    }, this.intervalMs);
+    timer.unref();
+    this.windows.set(chartId, { timer });
+  }
+
+  private send(update: ChartUpdate): void {
+    this.publish(`xstate-chart/${this.nodeId}/${update.chartId}`, update);
+  }
+}
