@@ -1,12 +1,7 @@
-/** What the editor's sidebar hears of a chart as it moves. */
-export interface ChartUpdate {
-  chartId: string;
-  value: unknown;
-  status: string;
-  seq: number;
-  version: number;
-  updatedAt: string;
-}
+import type { ChartSummary } from '../store/sql/list-charts';
+
+/** What the editor's sidebar hears of a chart as it moves: the row the charts list shows. */
+export type ChartUpdate = ChartSummary;
 
 export const LIVE_UPDATE_INTERVAL_MS = 500;
 
