@@ -152,6 +152,11 @@ export function digestOf(definition: JsonObject): string {
   return createHash('sha256').update(canonicalJson(definition)).digest('hex');
 }
 
+/** A version's identity: its definition, and its state map when it has one (a new map is a new version). */
+export function versionDigest(definition: JsonObject, migrate?: unknown): string {
+  return migrate === undefined ? digestOf(definition) : createHash('sha256').update(canonicalJson({ definition, migrate })).digest('hex');
+}
+
 export interface ExternalAction {
   type: string;
   params: unknown;

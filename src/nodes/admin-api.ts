@@ -1,7 +1,10 @@
 import { ChartError, messageOf, type ErrorCode } from '../engine/errors';
 import { checkChartId, parseEvent } from '../engine/event';
-import { ANY_IMPLEMENTATIONS, parseDefinition } from '../engine/definition';
-import { digestOf } from '../engine/machine';
+import { ANY_IMPLEMENTATIONS, DefinitionError, parseDefinition, type DefinitionProblem } from '../engine/definition';
+import { versionDigest } from '../engine/machine';
+import { isEmptyMigrate, migrateProblems } from '../engine/migrate';
+import type { Impact } from '../engine/impact';
+import { splitMachineInput } from '../runtime/machine-source';
 import { validateDefinition } from '../engine/validate';
 import type { Outcome } from '../runtime/chart-runtime';
 import type { ChartSummary } from '../store/sql/list-charts';
@@ -16,6 +19,10 @@ export interface ChartNodeApi {
   /** Applies an event through the chart's queue, as one from MQTT. */
   dispatch(chartId: string, event: ReturnType<typeof parseEvent>): Promise<Outcome>;
   deleteChart(chartId: string): Promise<boolean>;
+  /** What deploying a candidate `{ definition, migrate? }` would do to the running charts. */
+  impact(input: unknown): Promise<{ problems: DefinitionProblem[]; impact?: Impact }>;
+  /** Moves up to `limit` charts to the current version now. */
+  migrateCharts(limit: number): Promise<{ moved: number; mapped: number; stayed: number; remaining: boolean }>;
 }
 
 /** An admin API failure: an HTTP status with a code and a message (never a stack). */
@@ -76,6 +83,8 @@ function pageSize(value: unknown): number {
  *   GET    /xstate-chart/:id/charts/:chartId                → { state, timers, transitions, machine }               (xstate.read)
  *   POST   /xstate-chart/:id/charts/:chartId/events         an event → { outcome, state?, error? }                  (xstate.write)
  *   DELETE /xstate-chart/:id/charts/:chartId                → { deleted: true }                                     (xstate.write)
+ *   POST   /xstate-chart/:id/impact                         { definition, migrate? } → { problems, impact? }         (xstate.read)
+ *   POST   /xstate-chart/:id/migrate                        { limit? } → { moved, mapped, stayed, remaining }        (xstate.write)
  */
 export function registerChartEndpoints(RED: NodeAPI): void {
   const read = RED.auth.needsPermission('xstate.read');
@@ -122,6 +131,24 @@ export function registerChartEndpoints(RED: NodeAPI): void {
       return outcome.kind === 'applied' ? { outcome: outcome.kind, state: outcome.state } : { outcome: outcome.kind };
     }),
   );
+  RED.httpAdmin.post(
+    '/xstate-chart/:id/impact',
+    read,
+    handle(async (req) => {
+      const body = req.body as { definition?: unknown } | undefined;
+      if (body?.definition === undefined) throw new HttpError(400, 'invalid_request', 'Send { "definition": ..., "migrate"?: { "states": {...}, "context": {...} } }.');
+      return chartNode(req.params.id).impact(body);
+    }),
+  );
+  RED.httpAdmin.post(
+    '/xstate-chart/:id/migrate',
+    write,
+    handle(async (req) => {
+      const limit = (req.body as { limit?: unknown } | undefined)?.limit;
+      if (limit !== undefined && (!Number.isInteger(limit) || (limit as number) < 1)) throw new HttpError(400, 'invalid_request', 'limit must be a whole number of charts.');
+      return chartNode(req.params.id).migrateCharts((limit as number | undefined) ?? 10000);
+    }),
+  );
   RED.httpAdmin.delete(
     '/xstate-chart/:id/charts/:chartId',
     write,
@@ -156,9 +183,15 @@ export function registerStoreEndpoints(RED: NodeAPI): void {
     RED.auth.needsPermission('xstate.write'),
     handle(async (req) => {
       const store = storeOf(req.params.id);
-      const definition = parseDefinition(req.body, ANY_IMPLEMENTATIONS);
+      // The definition, or { definition, migrate } with the state map that moves running charts.
+      const input = splitMachineInput(req.body);
+      const definition = parseDefinition(input.definition, ANY_IMPLEMENTATIONS);
       if (definition.id !== req.params.machineId) throw new ChartError('definition_invalid', `The definition's id "${String(definition.id)}" is not "${req.params.machineId}".`);
-      return { machineId: req.params.machineId, version: await store.registerMachine(req.params.machineId, definition, digestOf(definition)) };
+      const earlier = (await store.loadMachineVersions(req.params.machineId)).map((v) => v.definition);
+      const problems = migrateProblems(input.migrate, definition, earlier.length > 0 ? earlier : undefined);
+      if (problems.length > 0) throw new DefinitionError(problems);
+      const migrate = isEmptyMigrate(input.migrate) ? undefined : input.migrate;
+      return { machineId: req.params.machineId, version: await store.registerMachine(req.params.machineId, definition, versionDigest(definition, migrate), migrate) };
     }),
   );
 }

@@ -5,7 +5,9 @@ import { chartIdFromTopic, checkChartId, checkTopicPrefix, parseEvent } from '..
 import { compileMachine, type CompiledMachine, type EventObject, type Implementations } from '../engine/machine';
 import { compileJavaScript } from '../engine/sandbox';
 import { errorMessage } from '../engine/messages';
-import { MachineSource } from '../runtime/machine-source';
+import { MachineSource, splitMachineInput } from '../runtime/machine-source';
+import { DefinitionError } from '../engine/definition';
+import { migrateProblems, NO_MIGRATE, parseMigrate, type MigrateMap } from '../engine/migrate';
 import { ChartService } from '../runtime/chart-service';
 import type { Outcome } from '../runtime/chart-runtime';
 import type { StoreStatus } from '../store/chart-store';
@@ -28,6 +30,10 @@ export interface ChartConfig {
   topicPrefix?: string;
   create?: boolean | string;
   strict?: boolean | string;
+  /** The state map of an inline machine: how charts of earlier versions move to this one (JSON text). */
+  migrate?: string;
+  /** `move` (default): running charts move to the newest version when they can; `pin`: they finish on theirs. */
+  versioning?: 'move' | 'pin';
 }
 
 export const DEFAULT_PREFIX = 'xstate/chart';
@@ -60,6 +66,7 @@ export default function registerChartNode(RED: NodeAPI): void {
 
     // A configuration that cannot work is reported at deploy, and answers every event with its reason.
     let compiled: CompiledMachine | undefined;
+    let compile: ((definition: unknown) => CompiledMachine) | undefined;
     let failure: ChartError | undefined;
     let machines: MachineSource | undefined;
     try {
@@ -69,14 +76,20 @@ export default function registerChartNode(RED: NodeAPI): void {
         env: (name) => RED.util.getSetting(node, name),
         log: (message) => node.log(message),
       });
-      const compile = (definition: unknown): CompiledMachine =>
+      compile = (definition: unknown): CompiledMachine =>
         compileMachine(definition, { implementations, logger: (...args: unknown[]) => node.log(args.map(String).join(' ')) });
       if (source === 'store' && !machineId) throw new ChartError('definition_invalid', 'Set the machine id to read from the store.');
-      if (source === 'inline') compiled = compile(config.definition ?? '');
+      let migrate = NO_MIGRATE;
+      if (source === 'inline') {
+        compiled = compile(config.definition ?? '');
+        migrate = parseMigrate(config.migrate);
+        const problems = migrateProblems(migrate, compiled.definition);
+        if (problems.length > 0) throw new DefinitionError(problems);
+      }
       machines = new MachineSource({
         store,
         compile,
-        ...(source === 'store' ? { source: 'store' as const, machineId } : { source: 'inline' as const, machine: compiled as CompiledMachine }),
+        ...(source === 'store' ? { source: 'store' as const, machineId } : { source: 'inline' as const, machine: compiled as CompiledMachine, migrate }),
         onLoaded: (version) => {
           node.log(`machine "${machineId}" version ${version} loaded`);
           status.last = `v${version} loaded`;
@@ -146,6 +159,7 @@ export default function registerChartNode(RED: NodeAPI): void {
             create: flag(config.create, true),
             strict: flag(config.strict, true),
             owner: relayOwner(RED, node.id),
+            versioning: config.versioning === 'pin' ? 'pin' : 'move',
             cache: limits.cache,
             waiting: limits.waiting,
             maxQueuePerChart: maxQueuePerChart(RED),
@@ -168,7 +182,16 @@ export default function registerChartNode(RED: NodeAPI): void {
             onGiveUp: (message) => node.warn(`xstate-chart: ${message}`),
           })
         : undefined;
-    service?.start().catch((err) => node.warn(`xstate-chart: not ready yet: ${messageOf(err)}`));
+    service?.start().catch((err) => {
+      // A state map whose sources are states of no stored version: wrong until redeployed.
+      if (err instanceof DefinitionError) {
+        failure = err;
+        node.error(`${err.code}: ${err.message}`);
+        showStatus(true);
+      } else {
+        node.warn(`xstate-chart: not ready yet: ${messageOf(err)}`);
+      }
+    });
 
     /** An error message on output 3 and to Catch nodes. */
     const fail = (error: ChartError, chartId: string | undefined, event: unknown, send: SendFunction, done: DoneFunction) => {
@@ -231,6 +254,23 @@ export default function registerChartNode(RED: NodeAPI): void {
       charts: (chartPrefix, after, limit) => (service ? service.charts(chartPrefix, after, limit) : Promise.reject(failure)),
       chart: (chartId) => (service ? service.chart(chartId) : Promise.reject(failure)),
       dispatch: (chartId, event) => handle(chartId, event, (msgs) => node.send(msgs)),
+      impact: async (input) => {
+        if (!service || !compile) throw failure as ChartError;
+        let candidate: CompiledMachine;
+        let map: MigrateMap;
+        try {
+          const { definition, migrate } = splitMachineInput(input);
+          candidate = compile(definition);
+          map = migrate;
+        } catch (err) {
+          if (err instanceof DefinitionError) return { problems: err.problems };
+          return { problems: [{ path: '', message: messageOf(err) }] };
+        }
+        const stored = machines ? (await store?.loadMachineVersions(candidate.id))?.map((v) => v.definition) : undefined;
+        const problems = migrateProblems(map, candidate.definition, stored && stored.length > 0 ? stored : undefined);
+        return { problems, impact: await service.impact(candidate, map) };
+      },
+      migrateCharts: (limit) => (service ? service.migrateCharts(limit) : Promise.reject(failure)),
       deleteChart: async (chartId) => {
         if (!service) throw failure as ChartError;
         const deleted = await service.deleteChart(chartId);

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine/chart-state';
 import { ChartError, messageOf } from '../engine/errors';
-import { initialStep, persistSnapshot, restoreSnapshot, stepIfAccepted, type CompiledMachine, type EventObject, type ExternalAction, type TimerChange } from '../engine/machine';
+import { initialStep, persistSnapshot, restoreSnapshot, stepIfAccepted, type CompiledMachine, type EventObject, type ExternalAction, type Step, type TimerChange } from '../engine/machine';
+import { mappedSnapshot, movedTimer, planMove, withDefaults, type Move } from '../engine/migrate';
 import { errorMessage, transitionMessages, type OutMessage } from '../engine/messages';
 import type { ChartRecord } from '../store/chart-record';
 import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transitions';
 import type { StoredChart } from '../store/sql/load-chart';
-import type { DueTimer } from '../store/sql/timers';
+import type { DueTimer, PendingTimer } from '../store/sql/timers';
 import { ChartCache, type CacheNamespace } from './chart-cache';
 import { KeyedQueue } from './keyed-queue';
 import type { MachineVersions } from './machine-versions';
@@ -18,6 +19,7 @@ export interface ChartPersistence {
   loadStoredChart(machineId: string, chartId: string, eventId?: string): Promise<StoredChart | undefined>;
   commitTransition(commit: TransitionCommit): Promise<CommitResult>;
   dropTimer(machineId: string, chartId: string, timerId: string, scheduledSeq: number): Promise<void>;
+  chartTimers(machineId: string, chartId: string): Promise<PendingTimer[]>;
 }
 
 export interface RuntimeOptions {
@@ -42,7 +44,14 @@ export interface RuntimeOptions {
   onTimersScheduled?: (delayMs: number) => void;
   /** Commit each transition's messages to the store's outbox, for this relay to deliver. */
   outboxOwner?: string;
+  /** `move` (default): running charts move to the newest version when they can; `pin`: they finish on theirs. */
+  versioning?: 'move' | 'pin';
+  /** Told of every committed transition (an event's, a timer's, a migration's) with its messages, in seq order per chart. */
+  onCommitted?: (chartId: string, seq: number, messages: OutMessage[]) => void;
 }
+
+/** The event of a transition that moves a chart to another version of its machine. */
+export const MIGRATE_EVENT = 'xstate.migrate';
 
 export type Outcome =
   | { kind: 'applied'; chartId: string; state: ChartState; created: boolean; messages: OutMessage[] }
@@ -87,8 +96,8 @@ export const DEFAULT_MAX_QUEUE_PER_CHART = 1000;
  * timer, the chart is read again from the store.
  */
 export class ChartRuntime {
-  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled' | 'outboxOwner' | 'cache' | 'waiting'>> &
-    Pick<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled' | 'outboxOwner'>;
+  private readonly options: Required<Omit<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled' | 'outboxOwner' | 'cache' | 'waiting' | 'onCommitted'>> &
+    Pick<RuntimeOptions, 'store' | 'machines' | 'onTimersScheduled' | 'outboxOwner' | 'onCommitted'>;
   private readonly queue = new KeyedQueue();
   private readonly cache: CacheNamespace<LiveChart>;
   private readonly waiting: WaitingEvents;
@@ -100,6 +109,7 @@ export class ChartRuntime {
       maxContextBytes: rest.maxContextBytes ?? DEFAULT_MAX_CONTEXT_BYTES,
       maxQueuePerChart: rest.maxQueuePerChart ?? DEFAULT_MAX_QUEUE_PER_CHART,
       now: rest.now ?? Date.now,
+      versioning: rest.versioning ?? 'move',
     };
     this.cache = (cache ?? new ChartCache()).namespace<LiveChart>();
     this.waiting = waiting ?? new WaitingEvents();
@@ -179,11 +189,14 @@ export class ChartRuntime {
   }
 
   private async apply(chartId: string, event: EventObject, fired?: DueTimer): Promise<Outcome> {
-    const { store, create, strict, now, topicPrefix } = this.options;
+    const { create, strict } = this.options;
     const eventId = fired ? undefined : event.id;
     let view = this.remembered(chartId) ?? (await this.read(chartId, eventId));
     for (let attempt = 1; ; attempt++) {
-      const { chart } = view;
+      if (attempt > COMPARE_AND_SET_ATTEMPTS) {
+        throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt - 1} attempts).`);
+      }
+      let { chart } = view;
       // An id among the applied ones is a fact, whatever else changed since.
       if (eventId !== undefined && (chart?.lastEventId === eventId || view.eventApplied)) return { kind: 'duplicate', chartId, messages: [] };
       if (!chart && fired) return { kind: 'ignored', chartId, messages: [] };
@@ -194,7 +207,22 @@ export class ChartRuntime {
       let entryActions: ExternalAction[] = [];
       let entryTimers: TimerChange[] = [];
       if (chart) {
-        base = this.onNewestVersion(chartId, chart, event, notices);
+        const plan = this.planVersion(chart);
+        if (plan.kind === 'map') {
+          // A mapped move is a transition of its own (event xstate.migrate), committed first.
+          const migrated = await this.migrate(chartId, chart, plan);
+          if (!migrated) {
+            view = await this.read(chartId, eventId);
+            continue;
+          }
+          chart = migrated;
+          base = migrated;
+        } else if (plan.kind === 'move') {
+          base = plan.chart;
+        } else {
+          if (plan.kind === 'stay') this.tellIncompatible(chartId, chart, plan.reason, event, notices);
+          base = chart;
+        }
       } else {
         const { machine, version } = this.options.machines.current;
         const initial = initialStep(machine);
@@ -202,8 +230,7 @@ export class ChartRuntime {
         entryActions = initial.actions;
         entryTimers = initial.timers;
       }
-      const { machine, version } = base;
-      const next = stepIfAccepted(machine, base.snapshot, event);
+      const next = stepIfAccepted(base.machine, base.snapshot, event);
       if (!next) {
         // Refused on what this process remembers? Ask the store: another process may have moved the chart.
         if (!view.fresh) {
@@ -218,89 +245,187 @@ export class ChartRuntime {
         const where = base.snapshot.status === 'done' ? 'the chart has reached its final state' : `state ${JSON.stringify(base.snapshot.value)} has no transition for it`;
         throw new ChartError('event_not_accepted', `The event "${event.type}" is not accepted: ${where}.`);
       }
-      const seq = base.seq + 1;
-      const state = chartStateOf(machine, next.snapshot, {
+      const committed = await this.commit({
         chartId,
-        version,
-        seq,
-        timestamp: now(),
+        from: chart,
+        base,
+        next,
         event: event.id === undefined ? { type: event.type } : { type: event.type, id: event.id },
+        actions: [...entryActions, ...next.actions],
+        ...timerWrites([...entryTimers, ...next.timers], base.seq + 1),
+        fired,
+        eventId,
+        notices,
       });
-      // Serialized once here; the store writes these texts. The snapshot holds the context, so
-      // only a snapshot over the limit needs the context measured on its own.
-      const json = { state: JSON.stringify(state), snapshot: JSON.stringify(next.persisted) };
-      if (json.snapshot.length > this.options.maxContextBytes) {
-        const contextBytes = Buffer.byteLength(JSON.stringify(state.context));
-        if (contextBytes > this.options.maxContextBytes) {
-          throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
-        }
-      }
-      const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
-      const timers = timerWrites([...entryTimers, ...next.timers], seq);
-      const previousValues = chart ? valuesOf(chart.machine.valueStates, chart.snapshot.value) : undefined;
-      const messages = [...transitionMessages(topicPrefix, state, valueChanges(previousValues, valuesOf(machine.valueStates, state.value)), [...entryActions, ...next.actions]), ...notices];
-      let result: CommitResult;
-      try {
-        result = await store.commitTransition({
-          record,
-          json,
-          expectedSeq: base.seq,
-          ...timers,
-          fired,
-          eventId,
-          outbox: this.options.outboxOwner === undefined ? undefined : messages,
-          outboxOwner: this.options.outboxOwner,
-          logged: { event: state.metadata.event, from: chart ? chart.snapshot.value : null, to: state.value },
-        });
-      } catch (err) {
-        this.cache.delete(chartId);
-        throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
-      }
-      if (result === 'committed') {
-        this.cache.set(chartId, {
-          machine,
-          version,
-          snapshot: next.snapshot,
-          seq,
-          lastEventId: event.id,
-          bytes: json.snapshot.length,
-          toldIncompatible: notices.length > 0 ? this.version : chart?.toldIncompatible,
-        });
-        if (timers.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...timers.schedule.map((t) => t.delayMs)));
-        return { kind: 'applied', chartId, state, created: !chart, messages };
-      }
-      this.cache.delete(chartId);
-      if (result === 'duplicate') return { kind: 'duplicate', chartId, messages: [] };
+      if (committed.result === 'committed') return { kind: 'applied', chartId, state: committed.state, created: !chart, messages: committed.messages };
+      if (committed.result === 'duplicate') return { kind: 'duplicate', chartId, messages: [] };
       // The fired timer was consumed (fired elsewhere, cancelled or replaced) meanwhile.
-      if (result === 'stale') return { kind: 'ignored', chartId, messages: [] };
+      if (committed.result === 'stale') return { kind: 'ignored', chartId, messages: [] };
       // Another writer committed this chart first: start again from its state.
-      if (attempt >= COMPARE_AND_SET_ATTEMPTS) {
-        throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt} attempts).`);
-      }
       view = await this.read(chartId, eventId);
     }
   }
 
   /**
-   * A chart on an older version moves to the current one when its state exists there; otherwise it
-   * stays, and a `definition_incompatible` error says why, once.
+   * Commits one transition of a chart with a compare-and-set on its seq: the new state, its timers,
+   * the event id, its messages in the outbox and its line in the chart's log. Remembers the chart
+   * and tells of the commit when it landed.
    */
-  private onNewestVersion(chartId: string, chart: LiveChart, event: EventObject, notices: OutMessage[]): LiveChart {
-    const current = this.options.machines.current;
-    if (chart.version >= current.version) return chart;
-    try {
-      const snapshot = restoreSnapshot(current.machine, persistSnapshot(chart.machine, chart.snapshot));
-      return { ...chart, machine: current.machine, version: current.version, snapshot };
-    } catch (err) {
-      if (chart.toldIncompatible !== current.version) {
-        const error = new ChartError(
-          'definition_incompatible',
-          `Chart "${chartId}" stays on version ${chart.version} of machine "${current.machine.id}": its state ${JSON.stringify(chart.snapshot.value)} does not exist in version ${current.version} (${messageOf(err)}).`,
-        );
-        notices.push(errorMessage(this.options.topicPrefix, error, { chartId, event, machineId: current.machine.id, machineVersion: chart.version, seq: chart.seq, timestamp: this.options.now() }));
+  private async commit(t: {
+    chartId: string;
+    from?: LiveChart;
+    base: { machine: CompiledMachine; version: number; seq: number };
+    next: Step;
+    event: { type: string; id?: string };
+    actions: ExternalAction[];
+    schedule: TimerWrite[];
+    cancel: string[];
+    fired?: DueTimer;
+    eventId?: string;
+    notices: OutMessage[];
+  }): Promise<{ result: CommitResult; state: ChartState; messages: OutMessage[]; chart?: LiveChart }> {
+    const { chartId, base, next, from } = t;
+    const { machine, version } = base;
+    const seq = base.seq + 1;
+    const state = chartStateOf(machine, next.snapshot, { chartId, version, seq, timestamp: this.options.now(), event: t.event });
+    // Serialized once here; the store writes these texts. The snapshot holds the context, so only a
+    // snapshot over the limit needs the context measured on its own.
+    const json = { state: JSON.stringify(state), snapshot: JSON.stringify(next.persisted) };
+    if (json.snapshot.length > this.options.maxContextBytes) {
+      const contextBytes = Buffer.byteLength(JSON.stringify(state.context));
+      if (contextBytes > this.options.maxContextBytes) {
+        throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
       }
-      return chart;
     }
+    const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
+    const previousValues = from ? valuesOf(from.machine.valueStates, from.snapshot.value) : undefined;
+    const messages = [...transitionMessages(this.options.topicPrefix, state, valueChanges(previousValues, valuesOf(machine.valueStates, state.value)), t.actions), ...t.notices];
+    let result: CommitResult;
+    try {
+      result = await this.options.store.commitTransition({
+        record,
+        json,
+        expectedSeq: base.seq,
+        schedule: t.schedule,
+        cancel: t.cancel,
+        fired: t.fired,
+        eventId: t.eventId,
+        outbox: this.options.outboxOwner === undefined ? undefined : messages,
+        outboxOwner: this.options.outboxOwner,
+        logged: { event: t.event, from: from ? from.snapshot.value : null, to: state.value },
+      });
+    } catch (err) {
+      this.cache.delete(chartId);
+      throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
+    }
+    if (result !== 'committed') {
+      this.cache.delete(chartId);
+      return { result, state, messages };
+    }
+    const chart: LiveChart = {
+      machine,
+      version,
+      snapshot: next.snapshot,
+      seq,
+      lastEventId: t.event.id,
+      bytes: json.snapshot.length,
+      toldIncompatible: t.notices.length > 0 ? this.version : from?.toldIncompatible,
+    };
+    this.cache.set(chartId, chart);
+    if (t.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...t.schedule.map((timer) => timer.delayMs)));
+    this.options.onCommitted?.(chartId, seq, messages);
+    return { result, state, messages, chart };
+  }
+
+  /**
+   * Where a chart goes with the current version: nowhere (it runs it, or this node pins charts to
+   * their version), there as it is (its states exist there), there through the state map, or
+   * nowhere because it cannot.
+   */
+  private planVersion(chart: LiveChart): { kind: 'current' | 'pinned' } | { kind: 'move'; chart: LiveChart } | (Move & { kind: 'map' }) | { kind: 'stay'; reason: string } {
+    const current = this.options.machines.current;
+    if (chart.version >= current.version) return { kind: 'current' };
+    if (this.options.versioning === 'pin') return { kind: 'pinned' };
+    const move = planMove(chart.snapshot.value, current.machine, current.migrate);
+    if (move.kind === 'map') return move;
+    if (move.kind === 'stay') return move;
+    try {
+      const persisted = persistSnapshot(chart.machine, chart.snapshot);
+      const snapshot = restoreSnapshot(current.machine, { ...persisted, context: withDefaults(persisted.context, current.migrate) });
+      return { kind: 'move', chart: { ...chart, machine: current.machine, version: current.version, snapshot } };
+    } catch (err) {
+      return { kind: 'stay', reason: messageOf(err) };
+    }
+  }
+
+  /** Tells once per chart and version that the chart stays on its version, and why. */
+  private tellIncompatible(chartId: string, chart: LiveChart, reason: string, event: unknown, notices: OutMessage[]): void {
+    const current = this.options.machines.current;
+    if (chart.toldIncompatible === current.version) return;
+    const error = new ChartError(
+      'definition_incompatible',
+      `Chart "${chartId}" stays on version ${chart.version} of machine "${current.machine.id}": its state ${JSON.stringify(chart.snapshot.value)} cannot move to version ${current.version} (${reason}).`,
+    );
+    notices.push(errorMessage(this.options.topicPrefix, error, { chartId, event, machineId: current.machine.id, machineVersion: chart.version, seq: chart.seq, timestamp: this.options.now() }));
+  }
+
+  /**
+   * Moves a chart to the current version through the state map (or as it is, for `migrateNow`), as
+   * a transition of its own with the event `xstate.migrate`: its context gains the map's defaults,
+   * its pending `after` timers follow their state to the new one (keeping their due time) or are
+   * dropped when it has no such timer. Undefined when another writer committed the chart first.
+   */
+  private async migrate(chartId: string, chart: LiveChart, move: Move & { kind: 'map' | 'move' }): Promise<LiveChart | undefined> {
+    const current = this.options.machines.current;
+    const snapshot =
+      move.kind === 'map'
+        ? mappedSnapshot(chart.snapshot, chart.machine, current.machine, move, current.migrate)
+        : restoreSnapshot(current.machine, (({ context, ...rest }) => ({ ...rest, context: withDefaults(context, current.migrate) }))(persistSnapshot(chart.machine, chart.snapshot)));
+    const schedule: TimerWrite[] = [];
+    const cancel: string[] = [];
+    let pending: PendingTimer[];
+    try {
+      pending = await this.options.store.chartTimers(chart.machine.id, chartId);
+    } catch (err) {
+      throw new ChartError('persistence_failed', `The event was not applied: the chart's timers could not be read (${messageOf(err)}).`, { cause: err });
+    }
+    for (const timer of pending) {
+      const type = (timer.event as { type?: string }).type ?? timer.timerId;
+      const moved = movedTimer(type, chart.machine, current.machine, move.kind === 'map' ? move.paths : undefined);
+      if (moved === type) continue;
+      cancel.push(timer.timerId);
+      if (moved !== undefined) schedule.push({ id: moved, event: { ...(timer.event as object), type: moved }, delayMs: Math.max(0, timer.inMs) });
+    }
+    const next: Step = { snapshot, persisted: persistSnapshot(current.machine, snapshot), actions: [], timers: [] };
+    const committed = await this.commit({
+      chartId,
+      from: chart,
+      base: { machine: current.machine, version: current.version, seq: chart.seq },
+      next,
+      event: { type: MIGRATE_EVENT },
+      actions: [],
+      schedule,
+      cancel,
+      notices: [],
+    });
+    return committed.chart;
+  }
+
+  /**
+   * Moves a chart to the current version now, without an event (the admin API's "migrate now"):
+   * through the state map or as it is, as an `xstate.migrate` transition; or tells why it stays.
+   */
+  migrateNow(chartId: string): Promise<'moved' | 'mapped' | 'stayed' | 'current' | 'pinned' | 'none'> {
+    return this.queue.run(chartId, async () => {
+      for (let attempt = 1; attempt <= COMPARE_AND_SET_ATTEMPTS; attempt++) {
+        const { chart } = await this.read(chartId, undefined);
+        if (!chart) return 'none';
+        const plan = this.planVersion(chart);
+        if (plan.kind === 'current' || plan.kind === 'pinned' || plan.kind === 'stay') return plan.kind === 'stay' ? 'stayed' : plan.kind;
+        if (await this.migrate(chartId, chart, plan.kind === 'map' ? plan : { kind: 'move' })) return plan.kind === 'map' ? 'mapped' : 'moved';
+      }
+      throw new ChartError('persistence_failed', `Chart "${chartId}" kept changing while it was being moved.`);
+    });
   }
 
   private async dropTimer(chartId: string, timer: DueTimer): Promise<void> {

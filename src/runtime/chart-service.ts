@@ -4,6 +4,10 @@ import { ChartError, messageOf } from '../engine/errors';
 import type { DedupWindow } from '../store/sql/prune-event-ids';
 import type { ChartSummary } from '../store/sql/list-charts';
 import type { ChartDetail } from '../store/sql/chart-detail';
+import type { StateGroup, TimerGroup } from '../store/sql/impact';
+import { versionDigest, type CompiledMachine } from '../engine/machine';
+import { isEmptyMigrate, type MigrateMap } from '../engine/migrate';
+import { impactOf, type Impact } from '../engine/impact';
 import type { ChartCache } from './chart-cache';
 import { ChartRuntime, type ChartPersistence, type Outcome } from './chart-runtime';
 import type { MachineSource } from './machine-source';
@@ -24,6 +28,10 @@ export interface ServiceStore extends ChartPersistence, OutboxStore, TimerStore 
   listCharts(machineId: string, prefix: string, after: string, limit: number): Promise<{ charts: ChartSummary[]; next: string | null }>;
   chartDetail(machineId: string, chartId: string): Promise<ChartDetail | undefined>;
   deleteChart(machineId: string, chartId: string): Promise<boolean>;
+  candidateVersion(machineId: string, digest: string): Promise<{ version: number; changed: boolean }>;
+  chartsByState(machineId: string): Promise<StateGroup[]>;
+  timersByState(machineId: string): Promise<TimerGroup[]>;
+  chartsBehind(machineId: string, version: number, after: string, limit: number): Promise<string[]>;
 }
 
 export interface ServiceOptions {
@@ -34,6 +42,8 @@ export interface ServiceOptions {
   strict: boolean;
   /** The outbox relay's owner name (stable across restarts of one process). */
   owner: string;
+  /** `move` (default) or `pin`: see {@link RuntimeOptions.versioning}. */
+  versioning?: 'move' | 'pin';
   cache?: ChartCache;
   waiting?: WaitingEvents;
   maxQueuePerChart?: number;
@@ -83,9 +93,7 @@ export class ChartService {
   /** Applies an event; an applied one's messages are handed to the relay before this resolves. */
   async dispatch(chartId: string, event: EventObject): Promise<Outcome> {
     const runtime = await this.start();
-    const outcome = await runtime.dispatch(chartId, event);
-    this.emit(outcome);
-    return outcome;
+    return runtime.dispatch(chartId, event);
   }
 
   /**
@@ -131,6 +139,44 @@ export class ChartService {
     return runtime.exclusive(chartId, () => this.options.store.deleteChart(runtime.machine.id, chartId));
   }
 
+  /**
+   * What deploying `candidate` (with its state map) would do to the running charts, counted in the
+   * store per version and state (see {@link impactOf}).
+   */
+  async impact(candidate: CompiledMachine, migrate: MigrateMap): Promise<Impact> {
+    const runtime = await this.start();
+    const { store, source } = this.options;
+    const machineId = runtime.machine.id;
+    const digest = versionDigest(candidate.definition, isEmptyMigrate(migrate) ? undefined : migrate);
+    const [version, groups, timers, machines] = await Promise.all([
+      store.candidateVersion(machineId, digest),
+      store.chartsByState(machineId),
+      store.timersByState(machineId),
+      source.storedVersions(),
+    ]);
+    return impactOf({ candidate, migrate, ...version, versioning: this.options.versioning ?? 'move', groups, timers, machineOf: (v) => machines.get(v) });
+  }
+
+  /**
+   * Moves charts that are not on the current version now, without waiting for their next event, a
+   * page at a time (each chart in its turn, the page's moves committed in groups): at most `limit`
+   * charts. `remaining` tells whether more may be behind.
+   */
+  async migrateCharts(limit: number): Promise<{ moved: number; mapped: number; stayed: number; remaining: boolean }> {
+    const runtime = await this.start();
+    const counts = { moved: 0, mapped: 0, stayed: 0 };
+    let after = '';
+    let seen = 0;
+    for (;;) {
+      const page = await this.options.store.chartsBehind(runtime.machine.id, runtime.version, after, Math.min(200, limit - seen));
+      const outcomes = await Promise.all(page.map((chartId) => runtime.migrateNow(chartId)));
+      for (const outcome of outcomes) if (outcome === 'moved' || outcome === 'mapped' || outcome === 'stayed') counts[outcome]++;
+      seen += page.length;
+      if (page.length === 0 || seen >= limit) return { ...counts, remaining: page.length > 0 };
+      after = page[page.length - 1];
+    }
+  }
+
   /** The retained topics of a chart (its state, and the values of every compound or parallel state). */
   retainedTopics(chartId: string): string[] {
     const machine = this.runtime?.machine;
@@ -161,7 +207,10 @@ export class ChartService {
       waiting: options.waiting,
       maxQueuePerChart: options.maxQueuePerChart,
       outboxOwner: options.owner,
+      versioning: options.versioning,
       onTimersScheduled: (delayMs) => this.scheduler?.notify(delayMs),
+      // Every committed transition (events', timers', migrations') goes out through the relay, in seq order.
+      onCommitted: (chartId, seq, messages) => this.relay?.committed(chartId, seq, messages),
     });
     // Committed messages go out through the outbox: held while the mqtt out nodes downstream are
     // disconnected, in order per chart, at least once (also after a crash).
@@ -182,7 +231,6 @@ export class ChartService {
       machineId,
       fire: (timer) =>
         runtime.fireTimer(timer).then((outcome) => {
-          this.emit(outcome);
           options.onTimerOutcome?.(outcome);
         }),
       onPending: (pending) => options.onPendingTimers?.(pending),
@@ -200,9 +248,5 @@ export class ChartService {
   /** After every `await` of the start: a node closed meanwhile creates nothing more. */
   private checkOpen(): void {
     if (this.stopped) throw new ChartError('persistence_failed', 'The node was closed while it was starting.');
-  }
-
-  private emit(outcome: Outcome): void {
-    if (outcome.kind === 'applied') this.relay?.committed(outcome.chartId, outcome.state.metadata.seq, outcome.messages);
   }
 }

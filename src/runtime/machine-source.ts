@@ -1,12 +1,15 @@
 import { ChartError, messageOf } from '../engine/errors';
-import type { CompiledMachine } from '../engine/machine';
+import { versionDigest, type CompiledMachine } from '../engine/machine';
+import { isEmptyMigrate, migrateProblems, NO_MIGRATE, parseMigrate, type MigrateMap } from '../engine/migrate';
+import { DefinitionError } from '../engine/definition';
 import type { StoredMachine } from '../store/sql/load-machine';
-import { MachineVersions } from './machine-versions';
+import { MachineVersions, type MachineVersion } from './machine-versions';
 
 /** What a machine source needs of a store; {@link ChartStore} is one. */
 export interface MachineStore {
-  registerMachine(machineId: string, definition: unknown, digest: string): Promise<number>;
+  registerMachine(machineId: string, definition: unknown, digest: string, migrate?: unknown): Promise<number>;
   loadMachine(machineId: string, version?: number): Promise<StoredMachine | undefined>;
+  loadMachineVersions(machineId: string): Promise<StoredMachine[]>;
   watchMachines(listener: (change: { machineId: string; version: number } | undefined) => void): Promise<() => Promise<void>>;
 }
 
@@ -17,7 +20,7 @@ export type MachineSourceOptions = {
   /** A newer stored version became current. */
   onLoaded?: (version: number) => void;
   onError?: (message: string) => void;
-} & ({ source: 'inline'; machine: CompiledMachine } | { source: 'store'; machineId: string });
+} & ({ source: 'inline'; machine: CompiledMachine; migrate?: MigrateMap } | { source: 'store'; machineId: string });
 
 /**
  * Where a chart node's machine comes from. Inline: the deployed definition, registered in the
@@ -42,10 +45,12 @@ export class MachineSource {
   /** The machine's versions, the current one first; rejects while there is none to run. */
   async open(): Promise<MachineVersions> {
     const { options } = this;
-    let current: { machine: CompiledMachine; version: number };
+    let current: MachineVersion;
     if (options.source === 'inline') {
       const { machine } = options;
-      current = { machine, version: await options.store.registerMachine(machine.id, machine.definition, machine.digest) };
+      const migrate = options.migrate ?? NO_MIGRATE;
+      await this.checkSources(machine, migrate);
+      current = { machine, migrate, version: await this.register(machine, migrate) };
     } else {
       this.watch();
       const newest = await this.newestStored();
@@ -63,20 +68,51 @@ export class MachineSource {
     return this.versions;
   }
 
-  /** Writes a new version of a stored machine; resolves with its version number. */
-  async put(definition: unknown): Promise<number> {
+  /**
+   * Writes a new version of a stored machine: the definition, or `{ definition, migrate }` with the
+   * state map that moves running charts; resolves with its version number.
+   */
+  async put(input: unknown): Promise<number> {
     const { options } = this;
     if (options.source !== 'store') throw new ChartError('definition_invalid', 'This node runs an inline machine: deploy to change it, or set its source to "store".');
+    const { definition, migrate } = splitMachineInput(input);
     const machine = options.compile(typeof definition === 'string' ? definition : structuredClone(definition));
     if (machine.id !== options.machineId) throw new ChartError('definition_invalid', `This node runs machine "${options.machineId}"; the definition sent has the id "${machine.id}".`);
+    await this.checkSources(machine, migrate);
     let version: number;
     try {
-      version = await options.store.registerMachine(machine.id, machine.definition, machine.digest);
+      version = await this.register(machine, migrate);
     } catch (err) {
       throw new ChartError('persistence_failed', `The machine was not stored: ${messageOf(err)}`);
     }
     await this.reload();
     return version;
+  }
+
+  /** Every version of the machine in the store that these implementations can build, compiled (for the impact report). */
+  async storedVersions(): Promise<Map<number, CompiledMachine>> {
+    const versions = new Map<number, CompiledMachine>();
+    for (const stored of await this.options.store.loadMachineVersions(this.machineId)) {
+      try {
+        versions.set(stored.version, this.options.compile(stored.definition));
+      } catch {
+        // A version these implementations cannot build: its charts' timers are not judged.
+      }
+    }
+    return versions;
+  }
+
+  /** A state map whose sources are states of no earlier version is refused (its targets were checked already). */
+  private async checkSources(machine: CompiledMachine, migrate: MigrateMap): Promise<void> {
+    if (Object.keys(migrate.states).length === 0) return;
+    const earlier = (await this.options.store.loadMachineVersions(this.machineId)).map((v) => v.definition);
+    const problems = migrateProblems(migrate, machine.definition, earlier.length > 0 ? earlier : undefined);
+    if (problems.length > 0) throw new DefinitionError(problems);
+  }
+
+  private register(machine: CompiledMachine, migrate: MigrateMap): Promise<number> {
+    const stored = isEmptyMigrate(migrate) ? undefined : migrate;
+    return this.options.store.registerMachine(machine.id, machine.definition, versionDigest(machine.definition, stored), stored);
   }
 
   async close(): Promise<void> {
@@ -100,7 +136,7 @@ export class MachineSource {
     try {
       const newest = await this.newestStored();
       if (!newest || newest.version <= this.versions.current.version) return;
-      this.versions.setCurrent(newest.machine, newest.version);
+      this.versions.setCurrent(newest.machine, newest.version, newest.migrate);
       this.options.onLoaded?.(newest.version);
     } catch (err) {
       this.options.onError?.(`machine "${this.machineId}": the newest version was not loaded: ${messageOf(err)}`);
@@ -108,11 +144,31 @@ export class MachineSource {
   }
 
   /** The newest version of the stored machine, compiled; undefined when none is stored yet. */
-  private async newestStored(): Promise<{ machine: CompiledMachine; version: number } | undefined> {
+  private async newestStored(): Promise<MachineVersion | undefined> {
     const stored = await this.options.store.loadMachine(this.machineId);
     if (!stored) return undefined;
     const machine = this.options.compile(stored.definition);
     if (machine.id !== this.machineId) throw new ChartError('definition_invalid', `The stored machine "${this.machineId}" has the id "${machine.id}".`);
-    return { machine, version: stored.version };
+    return { machine, version: stored.version, migrate: parseMigrate(stored.migrate) };
   }
+}
+
+/**
+ * A machine as `msg.machine` or the admin API give it: the definition alone, or
+ * `{ definition, migrate }` (an object with a "definition" key and no "states": a definition has states).
+ */
+export function splitMachineInput(input: unknown): { definition: unknown; migrate: MigrateMap } {
+  let value = input;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { definition: input, migrate: NO_MIGRATE };
+    }
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'definition' in value && !('states' in value)) {
+    const { definition, migrate } = value as { definition: unknown; migrate?: unknown };
+    return { definition, migrate: parseMigrate(migrate) };
+  }
+  return { definition: input, migrate: NO_MIGRATE };
 }

@@ -1,4 +1,12 @@
 import type { CompiledMachine } from '../engine/machine';
+import { NO_MIGRATE, type MigrateMap } from '../engine/migrate';
+
+/** A version charts can run: its machine and how charts of older versions move to it. */
+export interface MachineVersion {
+  machine: CompiledMachine;
+  version: number;
+  migrate: MigrateMap;
+}
 
 /** Older versions kept compiled at once; more are compiled again when a chart on them comes by. */
 const KEPT_VERSIONS = 16;
@@ -9,19 +17,19 @@ const KEPT_VERSIONS = 16;
  */
 export class MachineVersions {
   private readonly compiled = new Map<number, Promise<CompiledMachine>>();
-  current: { machine: CompiledMachine; version: number };
+  current: MachineVersion;
 
   constructor(
-    current: { machine: CompiledMachine; version: number },
+    current: { machine: CompiledMachine; version: number; migrate?: MigrateMap },
     private readonly load: (version: number) => Promise<unknown>,
     private readonly compile: (definition: unknown) => CompiledMachine,
   ) {
-    this.current = current;
+    this.current = { migrate: NO_MIGRATE, ...current };
     this.compiled.set(current.version, Promise.resolve(current.machine));
   }
 
-  setCurrent(machine: CompiledMachine, version: number): void {
-    this.current = { machine, version };
+  setCurrent(machine: CompiledMachine, version: number, migrate: MigrateMap = NO_MIGRATE): void {
+    this.current = { machine, version, migrate };
     this.compiled.set(version, Promise.resolve(machine));
   }
 

@@ -7,7 +7,8 @@ import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './
 import type { ChartRecord } from './chart-record';
 import { loadChart, loadStoredChart, type StoredChart } from './sql/load-chart';
 import { MACHINES_CHANNEL, registerMachine } from './sql/register-machine';
-import { listMachines, loadMachine, type StoredMachine } from './sql/load-machine';
+import { candidateVersion, listMachines, loadMachine, loadMachineVersions, type StoredMachine } from './sql/load-machine';
+import { chartsBehind, chartsByState, timersByState, type StateGroup, type TimerGroup } from './sql/impact';
 import { pruneEventIds, type DedupWindow } from './sql/prune-event-ids';
 import { adoptOutbox, clearOutbox, readChartOutbox, scanOutboxCharts, type OutboxRow } from './sql/outbox';
 import { renewRelay, retireRelay } from './sql/relays';
@@ -17,7 +18,7 @@ import { chartDetail, type ChartDetail } from './sql/chart-detail';
 import { deleteChart } from './sql/delete-chart';
 import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
 import { CommitGroup } from './commit-group';
-import { claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type TimerOutlook } from './sql/timers';
+import { chartTimers, claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type PendingTimer, type TimerOutlook } from './sql/timers';
 
 export type Backend = 'postgres' | 'embedded';
 
@@ -153,8 +154,12 @@ export class ChartStore extends EventEmitter {
     return this.run((db) => dropTimer(db, this.table, machineId, chartId, timerId, scheduledSeq));
   }
 
-  registerMachine(machineId: string, definition: unknown, digest: string): Promise<number> {
-    return this.run((db) => registerMachine(db, this.table, machineId, definition, digest));
+  chartTimers(machineId: string, chartId: string): Promise<PendingTimer[]> {
+    return this.run((db) => chartTimers(db, this.table, machineId, chartId));
+  }
+
+  registerMachine(machineId: string, definition: unknown, digest: string, migrate?: unknown): Promise<number> {
+    return this.run((db) => registerMachine(db, this.table, machineId, definition, digest, migrate));
   }
 
   readChartOutbox(machineId: string, chartIds: string[], owner: string): Promise<OutboxRow[]> {
@@ -187,6 +192,26 @@ export class ChartStore extends EventEmitter {
 
   loadMachine(machineId: string, version?: number): Promise<StoredMachine | undefined> {
     return this.run((db) => loadMachine(db, this.table, machineId, version));
+  }
+
+  candidateVersion(machineId: string, digest: string): Promise<{ version: number; changed: boolean }> {
+    return this.run((db) => candidateVersion(db, this.table, machineId, digest));
+  }
+
+  chartsByState(machineId: string): Promise<StateGroup[]> {
+    return this.run((db) => chartsByState(db, this.table, machineId));
+  }
+
+  timersByState(machineId: string): Promise<TimerGroup[]> {
+    return this.run((db) => timersByState(db, this.table, machineId));
+  }
+
+  chartsBehind(machineId: string, version: number, after: string, limit: number): Promise<string[]> {
+    return this.run((db) => chartsBehind(db, this.table, machineId, version, after, limit));
+  }
+
+  loadMachineVersions(machineId: string): Promise<StoredMachine[]> {
+    return this.run((db) => loadMachineVersions(db, this.table, machineId));
   }
 
   listMachines(): Promise<Array<{ machineId: string; version: number }>> {

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db';
 import type { ChartState } from '../../engine/chart-state';
+import { chartTimers } from './timers';
 
 export interface ChartDetail {
   state: ChartState;
@@ -19,17 +20,14 @@ export async function chartDetail(db: Queryable, schema: string, machineId: stri
   );
   const row = chart.rows[0];
   if (!row) return undefined;
-  const timers = await db.query<{ timer_id: string; event: unknown; due_at: Date | string }>(
-    `select timer_id, event, due_at from ${schema}.timers where machine_id = $1 and chart_id = $2 order by due_at`,
-    key,
-  );
+  const timers = await chartTimers(db, schema, machineId, chartId);
   const log = await db.query<{ seq: string | number; event: unknown; from_value: unknown; to_value: unknown; at: Date | string }>(
     `select seq, event, from_value, to_value, at from ${schema}.transitions where machine_id = $1 and chart_id = $2 order by seq desc limit $3`,
     [...key, transitions],
   );
   return {
     state: row.state,
-    timers: timers.rows.map((t) => ({ id: t.timer_id, event: t.event, dueAt: new Date(t.due_at).toISOString() })),
+    timers: timers.map((t) => ({ id: t.timerId, event: t.event, dueAt: t.dueAt })),
     transitions: log.rows.map((t) => ({ seq: Number(t.seq), event: t.event, from: t.from_value, to: t.to_value, at: new Date(t.at).toISOString() })),
     machine: { id: machineId, version: Number(row.machine_version), definition: row.definition },
   };

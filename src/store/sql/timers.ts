@@ -58,3 +58,21 @@ export async function releaseTimers(db: Queryable, schema: string, machineId: st
 export async function dropTimer(db: Queryable, schema: string, machineId: string, chartId: string, timerId: string, scheduledSeq: number): Promise<void> {
   await db.query(`delete from ${schema}.timers where machine_id = $1 and chart_id = $2 and timer_id = $3 and scheduled_seq = $4`, [machineId, chartId, timerId, scheduledSeq]);
 }
+
+export interface PendingTimer {
+  timerId: string;
+  event: unknown;
+  dueAt: string;
+  /** Milliseconds until it is due, by the database's clock (negative: overdue). */
+  inMs: number;
+}
+
+/** A chart's pending timers, soonest first. */
+export async function chartTimers(db: Queryable, schema: string, machineId: string, chartId: string): Promise<PendingTimer[]> {
+  const { rows } = await db.query<{ timer_id: string; event: unknown; due_at: Date | string; in_ms: string | number }>(
+    `select timer_id, event, due_at, extract(epoch from due_at - now()) * 1000 as in_ms from ${schema}.timers
+      where machine_id = $1 and chart_id = $2 order by due_at`,
+    [machineId, chartId],
+  );
+  return rows.map((row) => ({ timerId: row.timer_id, event: row.event, dueAt: new Date(row.due_at).toISOString(), inMs: Number(row.in_ms) }));
+}
