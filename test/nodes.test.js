@@ -115,4 +115,28 @@ describe(`nodes in Node-RED (${backend.name})`, function () {
     const status = await statusMatching(helper.getNode('chart'), /o-7: event_not_accepted/);
     assert.match(status.text, /^1 chart · /);
   });
+
+  it('lets two chart nodes of one machine work the same charts in turn, neither refusing on what it remembers', async () => {
+    const steps = { id: 'Relay', initial: 'S1', states: { S1: { on: { e1: 'S2' } }, S2: { on: { e2: 'S3' } }, S3: { on: { e3: 'S4' } }, S4: { on: { e4: 'S5' } }, S5: {} } };
+    const definition = JSON.stringify(steps);
+    await helper.load(nodes, [
+      { id: 'store', type: 'xstate-store', ...store },
+      { id: 'left', type: 'xstate-chart', store: 'store', source: 'inline', definition, topicPrefix: 'xstate/chart', wires: [[], [], ['errors']] },
+      { id: 'right', type: 'xstate-chart', store: 'store', source: 'inline', definition, topicPrefix: 'xstate/chart', wires: [[], [], ['errors']] },
+      { id: 'errors', type: 'helper' },
+    ]);
+    const errors = [];
+    helper.getNode('errors').on('input', (msg) => errors.push(msg.payload));
+    const [left, right] = [helper.getNode('left'), helper.getNode('right')];
+    for (let i = 1; i <= 4; i++) {
+      // Both nodes remember the chart after their first event; each then sees it moved by the other.
+      const outcome = await (i % 2 ? left : right).xstate.dispatch('shared', { type: `e${i}` });
+      assert.equal(outcome.kind, 'applied', `e${i}: ${outcome.error?.message ?? ''}`);
+      assert.equal(outcome.state.metadata.seq, i);
+    }
+    assert.deepEqual(errors, []);
+    const { rows } = await helper.getNode('store').store.query(`select seq, state->>'value' as value from "${store.schema}".charts where chart_id = 'shared'`);
+    assert.deepEqual([Number(rows[0].seq), rows[0].value], [4, 'S5']);
+  });
 });
+
