@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { backends } = require('./support/env');
+const { backends, describeIf } = require('./support/env');
 const { helper, ourNodes, statusMatching } = require('./support/node-red');
 
 /** An order: JSON Logic guards and assign actions, an ISO 8601 delay. */
@@ -95,7 +95,7 @@ async function row(chartId) {
 }
 
 for (const backend of backends) {
-  describe(`implementations and stored machines (${backend.name})`, function () {
+  describeIf(backend.skip, `implementations and stored machines (${backend.name})`, function () {
     this.timeout(60000);
     let store;
     beforeEach(() => {

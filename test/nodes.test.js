@@ -1,7 +1,7 @@
 'use strict';
 // The nodes inside Node-RED, wired to each other: deploy-time validation, action handlers, Catch.
 const assert = require('node:assert/strict');
-const { backends } = require('./support/env');
+const { backends, describeIf } = require('./support/env');
 const { helper, ourNodes, statusCalls, statusMatching } = require('./support/node-red');
 const { seedText } = require('./fixtures/machines');
 
@@ -40,79 +40,79 @@ function received(node, last = () => true) {
   });
 }
 
-const backend = backends[backends.length - 1];
+for (const backend of backends) {
+  describeIf(backend.skip, `nodes in Node-RED (${backend.name})`, function () {
+    this.timeout(60000);
+    let store;
+    beforeEach(() => {
+      store = backend.store();
+    });
+    afterEach(async () => {
+      const storeNode = helper.getNode('store');
+      if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
+      await helper.unload();
+    });
 
-describe(`nodes in Node-RED (${backend.name})`, function () {
-  this.timeout(60000);
-  let store;
-  beforeEach(() => {
-    store = backend.store();
+    it('shows a red status and names the seed chart\'s bad target at deploy, without a stack trace', async () => {
+      await helper.load(nodes, flow(store, seedText));
+      const chart = helper.getNode('chart');
+      const status = statusCalls(chart).pop();
+      assert.equal(status.fill, 'red');
+      assert.match(status.text, /definition_invalid/);
+      const errors = helper.log().args.filter((a) => a[0].level === helper.log().ERROR && a[0].id === 'chart').map((a) => String(a[0].msg));
+      assert.equal(errors.length, 1);
+      assert.match(errors[0], /#MarketPlace\.Perform\.Initiate/);
+      assert.doesNotMatch(errors[0], /\n\s+at /);
+
+      // Events still get an answer: the reason, on the error output and to Catch nodes.
+      const answer = received(helper.getNode('errors'));
+      chart.receive({ topic: 'xstate/chart/o-1/event', payload: { type: 'agree' } });
+      const [error] = await answer;
+      assert.equal(error.payload.code, 'definition_invalid');
+      assert.match(error.payload.message, /#MarketPlace\.Perform\.Initiate/);
+      assert.equal(error.topic, 'xstate/chart/o-1/error');
+    });
+
+    it('hands committed actions to xstate-action flows, which can answer the chart', async () => {
+      const extra = [
+        { id: 'on-charge', type: 'xstate-action', action: 'charge', chart: 'chart', wires: [['answer', 'charges']] },
+        { id: 'on-any', type: 'xstate-action', action: '*', chart: '', wires: [['all']] },
+        { id: 'answer', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"type":"charged"}', tot: 'json' }], wires: [['chart']] },
+        { id: 'charges', type: 'helper' },
+        { id: 'all', type: 'helper' },
+        { id: 'n-catch', type: 'catch', scope: ['chart'], uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper' },
+      ];
+      await helper.load(nodes, flow(store, order, extra));
+      const charges = received(helper.getNode('charges'));
+      const all = received(helper.getNode('all'), (_, list) => list.length === 2);
+      const states = received(helper.getNode('states'), (msg) => msg.payload?.status === 'done');
+      helper.getNode('chart').receive({ chartId: 'o-7', payload: { type: 'submit' } });
+
+      const [charge] = await charges;
+      assert.equal(charge.chartId, 'o-7');
+      assert.equal(charge.payload.type, 'charge');
+      assert.deepEqual(charge.payload.params, { amount: 5 });
+      assert.equal(charge.payload.id, 'o-7:1:0');
+      assert.equal(charge.topic, 'xstate/chart/o-7/action/charge');
+      assert.deepEqual(charge.xstate, { chartId: 'o-7', machineId: 'Order', machineVersion: 1, seq: 1, id: 'o-7:1:0' });
+      // The state that produced the action was committed before the action was handed over.
+      const row = await helper.getNode('store').store.query(`select seq from "${store.schema}".charts where chart_id = 'o-7'`);
+      assert.ok(Number(row.rows[0].seq) >= 1);
+
+      const stateMessages = (await states).filter((m) => m.topic.endsWith('/state'));
+      assert.deepEqual(stateMessages.map((m) => m.payload.value), ['Charging', 'Done']);
+      assert.equal(stateMessages[1].payload.status, 'done');
+      assert.deepEqual((await all).map((m) => m.payload.type), ['charge', 'thank']);
+
+      // A rejected event reaches Catch nodes with its code.
+      const caught = received(helper.getNode('caught'));
+      helper.getNode('chart').receive({ chartId: 'o-7', payload: { type: 'submit' } });
+      const [error] = await caught;
+      assert.match(error.error.message, /^event_not_accepted: The event "submit" is not accepted/);
+      assert.equal(error.payload.type, 'submit');
+      const status = await statusMatching(helper.getNode('chart'), /o-7: event_not_accepted/);
+      assert.match(status.text, /^1 chart · /);
+    });
   });
-  afterEach(async () => {
-    const storeNode = helper.getNode('store');
-    if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
-    await helper.unload();
-  });
-
-  it('shows a red status and names the seed chart\'s bad target at deploy, without a stack trace', async () => {
-    await helper.load(nodes, flow(store, seedText));
-    const chart = helper.getNode('chart');
-    const status = statusCalls(chart).pop();
-    assert.equal(status.fill, 'red');
-    assert.match(status.text, /definition_invalid/);
-    const errors = helper.log().args.filter((a) => a[0].level === helper.log().ERROR && a[0].id === 'chart').map((a) => String(a[0].msg));
-    assert.equal(errors.length, 1);
-    assert.match(errors[0], /#MarketPlace\.Perform\.Initiate/);
-    assert.doesNotMatch(errors[0], /\n\s+at /);
-
-    // Events still get an answer: the reason, on the error output and to Catch nodes.
-    const answer = received(helper.getNode('errors'));
-    chart.receive({ topic: 'xstate/chart/o-1/event', payload: { type: 'agree' } });
-    const [error] = await answer;
-    assert.equal(error.payload.code, 'definition_invalid');
-    assert.match(error.payload.message, /#MarketPlace\.Perform\.Initiate/);
-    assert.equal(error.topic, 'xstate/chart/o-1/error');
-  });
-
-  it('hands committed actions to xstate-action flows, which can answer the chart', async () => {
-    const extra = [
-      { id: 'on-charge', type: 'xstate-action', action: 'charge', chart: 'chart', wires: [['answer', 'charges']] },
-      { id: 'on-any', type: 'xstate-action', action: '*', chart: '', wires: [['all']] },
-      { id: 'answer', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"type":"charged"}', tot: 'json' }], wires: [['chart']] },
-      { id: 'charges', type: 'helper' },
-      { id: 'all', type: 'helper' },
-      { id: 'n-catch', type: 'catch', scope: ['chart'], uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-    ];
-    await helper.load(nodes, flow(store, order, extra));
-    const charges = received(helper.getNode('charges'));
-    const all = received(helper.getNode('all'), (_, list) => list.length === 2);
-    const states = received(helper.getNode('states'), (msg) => msg.payload?.status === 'done');
-    helper.getNode('chart').receive({ chartId: 'o-7', payload: { type: 'submit' } });
-
-    const [charge] = await charges;
-    assert.equal(charge.chartId, 'o-7');
-    assert.equal(charge.payload.type, 'charge');
-    assert.deepEqual(charge.payload.params, { amount: 5 });
-    assert.equal(charge.payload.id, 'o-7:1:0');
-    assert.equal(charge.topic, 'xstate/chart/o-7/action/charge');
-    assert.deepEqual(charge.xstate, { chartId: 'o-7', machineId: 'Order', machineVersion: 1, seq: 1, id: 'o-7:1:0' });
-    // The state that produced the action was committed before the action was handed over.
-    const row = await helper.getNode('store').store.query(`select seq from "${store.schema}".charts where chart_id = 'o-7'`);
-    assert.ok(Number(row.rows[0].seq) >= 1);
-
-    const stateMessages = (await states).filter((m) => m.topic.endsWith('/state'));
-    assert.deepEqual(stateMessages.map((m) => m.payload.value), ['Charging', 'Done']);
-    assert.equal(stateMessages[1].payload.status, 'done');
-    assert.deepEqual((await all).map((m) => m.payload.type), ['charge', 'thank']);
-
-    // A rejected event reaches Catch nodes with its code.
-    const caught = received(helper.getNode('caught'));
-    helper.getNode('chart').receive({ chartId: 'o-7', payload: { type: 'submit' } });
-    const [error] = await caught;
-    assert.match(error.error.message, /^event_not_accepted: The event "submit" is not accepted/);
-    assert.equal(error.payload.type, 'submit');
-    const status = await statusMatching(helper.getNode('chart'), /o-7: event_not_accepted/);
-    assert.match(status.text, /^1 chart · /);
-  });
-});
+}

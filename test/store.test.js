@@ -1,7 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { ChartStore, withRetry, isTransient, RetriesExhausted } = require('../dist/index.js');
-const { backends } = require('./support/env');
+const { backends, describeIf } = require('./support/env');
 
 function record(chartId, seq, value = 'a') {
   return {
@@ -16,7 +16,7 @@ function record(chartId, seq, value = 'a') {
 }
 
 for (const backend of backends) {
-  describe(`store (${backend.name})`, () => {
+  describeIf(backend.skip, `store (${backend.name})`, () => {
     let config;
     let store;
     beforeEach(() => {

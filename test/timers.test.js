@@ -3,7 +3,7 @@
 // cancelling, replacing, stale timers, ISO 8601 and named delays.
 const assert = require('node:assert/strict');
 const { ChartStore, ChartRuntime, TimerScheduler, MachineVersions, compileMachine, isoDurationMs, ChartError } = require('../dist/index.js');
-const { backends } = require('./support/env');
+const { backends, describeIf } = require('./support/env');
 
 const deadline = (after = { 300: 'Expired' }) => ({
   id: 'Deadline',
@@ -17,7 +17,7 @@ const deadline = (after = { 300: 'Expired' }) => ({
 });
 
 for (const backend of backends) {
-  describe(`timers (${backend.name})`, function () {
+  describeIf(backend.skip, `timers (${backend.name})`, function () {
     this.timeout(30000);
     let config;
     let store;

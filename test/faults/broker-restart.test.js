@@ -6,14 +6,13 @@ const fs = require('node:fs');
 const { execFileSync } = require('node:child_process');
 const mqtt = require('mqtt');
 const { ChartStore } = require('../../dist/index.js');
-const { backends, uniqueName } = require('../support/env');
+const { postgres, skipReason, describeIf, uniqueName } = require('../support/env');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { chartFlow, flowAnswers } = require('../support/flows');
 const { NodeRedProcess } = require('../support/node-red-process');
 
 const PID_FILE = '/run/mosquitto/mosquitto.pid';
 const local = process.env.MQTT_URL && /\/\/(127\.0\.0\.1|localhost)(:1883)?\/?$/.test(process.env.MQTT_URL) && fs.existsSync(PID_FILE);
-const postgres = backends.find((b) => b.name === 'postgres');
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const counter = {
@@ -42,7 +41,7 @@ async function restartBroker(downMs) {
   while (!brokerUp()) await delay(50);
 }
 
-(local && postgres ? describe : describe.skip)('faults: MQTT broker restart (Mosquitto)', function () {
+describeIf(skipReason([!postgres.skip, postgres.skip], [local, 'MQTT_URL is not the local Mosquitto this user may stop (/run/mosquitto)']), 'faults: MQTT broker restart (Mosquitto)', function () {
   this.timeout(180000);
   let nodeRed;
   let publisher;

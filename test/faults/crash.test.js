@@ -3,7 +3,7 @@
 // and a careful publisher that re-sends what it has not seen reflected. Real PostgreSQL and MQTT.
 const assert = require('node:assert/strict');
 const { ChartStore } = require('../../dist/index.js');
-const { backends, uniqueName, mqttBroker, closeBroker } = require('../support/env');
+const { postgres, describeIf, uniqueName, mqttBroker, closeBroker } = require('../support/env');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { chartFlow, flowAnswers } = require('../support/flows');
 const { NodeRedProcess } = require('../support/node-red-process');
@@ -15,9 +15,7 @@ const counter = {
   states: { On: { on: { tick: { actions: [{ type: 'assign', params: { n: { '+': [{ var: 'context.n' }, 1] } } }, { type: 'counted' }] } } } },
 };
 
-const postgres = backends.find((b) => b.name === 'postgres');
-
-(postgres ? describe : describe.skip)('faults: SIGKILL during a stream (PostgreSQL)', function () {
+describeIf(postgres.skip, 'faults: SIGKILL during a stream (PostgreSQL)', function () {
   this.timeout(600000);
   const CHARTS = 20;
   const PER_CHART = 250;

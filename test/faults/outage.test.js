@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { execFileSync } = require('node:child_process');
-const { backends, dataRoot } = require('../support/env');
+const { postgres, skipReason, describeIf, dataRoot } = require('../support/env');
 const { flowSuite } = require('../support/harness');
 const { helper, allNodes, chartFlow, flowAnswers, statusCalls } = require('../support/node-red');
 
@@ -17,7 +17,6 @@ const counter = {
 
 const cluster = fs.existsSync('/etc/postgresql') ? fs.readdirSync('/etc/postgresql')[0] : undefined;
 const local = process.env.DATABASE_URL && /@(127\.0\.0\.1|localhost)[:/]/.test(process.env.DATABASE_URL) && cluster && fs.existsSync('/usr/bin/pg_ctlcluster');
-const postgres = backends.find((b) => b.name === 'postgres');
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function pg(action) {
@@ -37,7 +36,7 @@ function pg(action) {
   }
 }
 
-(local && postgres ? describe : describe.skip)('faults: PostgreSQL outage', function () {
+describeIf(skipReason([!postgres.skip, postgres.skip], [local, 'DATABASE_URL is not a local cluster this machine can stop (pg_ctlcluster)']), 'faults: PostgreSQL outage', function () {
   this.timeout(180000);
   let broker;
   let client;
