@@ -1,5 +1,8 @@
 'use strict';
 // The example flows as shipped, in Node-RED with the real core nodes, over a real broker.
+// Runtime: the in-process test helper (node-red-node-test-helper), which has no RED.hooks: a
+// chart's message counts as delivered once handed over, not when a broker acknowledged it (that
+// path is tested with Node-RED processes: faults/broker-ack.test.js, crash, broker-restart).
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');

@@ -1,6 +1,9 @@
 'use strict';
 // Node-RED with the real `mqtt in` / `mqtt out` nodes and a real broker, driven by an outside MQTT
 // client; the database is read to prove what changed and what did not.
+// Runtime: the in-process test helper (node-red-node-test-helper), which has no RED.hooks: a
+// chart's message counts as delivered once handed over, not when a broker acknowledged it (that
+// path is tested with Node-RED processes: faults/broker-ack.test.js, crash, broker-restart).
 const assert = require('node:assert/strict');
 const { backends, describeIf } = require('./support/env');
 const { flowSuite } = require('./support/harness');

@@ -1,6 +1,9 @@
 'use strict';
 // Custom guards, actions and delays (JSON Logic and JavaScript), machines in the store with hot
 // reload and versions per chart, through the xstate-chart node in Node-RED.
+// Runtime: the in-process test helper (node-red-node-test-helper), which has no RED.hooks: a
+// chart's message counts as delivered once handed over, not when a broker acknowledged it (that
+// path is tested with Node-RED processes: faults/broker-ack.test.js, crash, broker-restart).
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');

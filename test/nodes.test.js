@@ -1,5 +1,8 @@
 'use strict';
 // The nodes inside Node-RED, wired to each other: deploy-time validation, action handlers, Catch.
+// Runtime: the in-process test helper (node-red-node-test-helper), which has no RED.hooks: a
+// chart's message counts as delivered once handed over (the broker-acknowledgement path is tested
+// with real Node-RED processes: faults/broker-ack.test.js). The database is read with SQL.
 const assert = require('node:assert/strict');
 const { backends, describeIf } = require('./support/env');
 const { helper, ourNodes, statusCalls, statusMatching } = require('./support/node-red');

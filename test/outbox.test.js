@@ -1,6 +1,8 @@
 'use strict';
 // The outbox relay against a real store: held while delivery is impossible, replayed in order per
 // chart, forgotten once delivered, sent straight after commit otherwise.
+// No Node-RED: these use the internal classes OutboxRelay and ChartStore directly (the relay's
+// constructor and `committed`, which issue 9's rewrite may change; the SQL they read is the outbox's).
 const assert = require('node:assert/strict');
 const { ChartStore, OutboxRelay } = require('../dist/index.js');
 const { backends, describeIf } = require('./support/env');

@@ -1,4 +1,5 @@
 'use strict';
+// The store's SQL on both backends through ChartStore, its public class (no Node-RED).
 const assert = require('node:assert/strict');
 const { ChartStore, withRetry, isTransient, RetriesExhausted } = require('../dist/index.js');
 const { backends, describeIf } = require('./support/env');

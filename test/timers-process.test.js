@@ -1,6 +1,8 @@
 'use strict';
 // Durable timers across real Node-RED processes: stopped and killed while a timer is pending,
 // several processes on one store, and a backlog of overdue timers at start-up.
+// Runtime: Node-RED as child processes (the real runtime, with RED.hooks: messages count as
+// delivered when the broker acknowledged them).
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -1,6 +1,8 @@
 'use strict';
 // Durable timers through the runtime and a real store (no Node-RED): scheduling, firing once,
 // cancelling, replacing, stale timers, ISO 8601 and named delays.
+// No Node-RED: the internal classes ChartRuntime and TimerScheduler are used directly (issue 9's
+// rewrite may change them; timers-node.test.js and timers-process.test.js test through the node).
 const assert = require('node:assert/strict');
 const { ChartStore, ChartRuntime, TimerScheduler, MachineVersions, compileMachine, isoDurationMs, ChartError } = require('../dist/index.js');
 const { backends, describeIf } = require('./support/env');

@@ -1,6 +1,11 @@
 'use strict';
 // Fault injection: Node-RED killed with SIGKILL at random points of a stream of events, restarted,
-// and a careful publisher that re-sends what it has not seen reflected. Real PostgreSQL and MQTT.
+// and a careful publisher that re-sends what it has not seen reflected.
+// Runtime: Node-RED as a child process (the real runtime, with RED.hooks: messages count as
+// delivered when the broker acknowledged them). Store: PostgreSQL only, to keep CI's budget (the
+// path is the same code on both stores; a SIGKILL on the embedded store is covered by
+// timers-process.test.js). Broker: MQTT_URL (Mosquitto in CI), else the embedded aedes broker; both
+// are MQTT brokers over TCP to the Node-RED process.
 const assert = require('node:assert/strict');
 const { ChartStore } = require('../../dist/index.js');
 const { postgres, describeIf, uniqueName, mqttBroker, closeBroker } = require('../support/env');

@@ -1,6 +1,7 @@
 'use strict';
 // Fault injection: the PostgreSQL server is stopped in the middle of a stream (pg_ctlcluster) and
 // started again. Runs only against a local PostgreSQL cluster this machine can stop.
+// Runtime: the in-process test helper (no RED.hooks: a message counts as delivered once handed over).
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const { execFileSync } = require('node:child_process');
