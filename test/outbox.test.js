@@ -41,6 +41,8 @@ for (const backend of backends) {
       const delivered = [];
       let allDelivered;
       const done = new Promise((resolve) => (allDelivered = resolve));
+      let a4Delivered;
+      const a4 = new Promise((resolve) => (a4Delivered = resolve));
       relay = new OutboxRelay({
         store,
         machineId: 'M',
@@ -49,6 +51,7 @@ for (const backend of backends) {
         deliver: async (batch) => {
           delivered.push(...batch.map((m) => m.xstate.id));
           if (delivered.length === 6) allDelivered();
+          if (delivered.includes('a:4')) a4Delivered();
         },
       });
       relay.start();
@@ -60,7 +63,7 @@ for (const backend of backends) {
       for (const chartId of ['a', 'b']) assert.deepEqual(delivered.filter((id) => id.startsWith(chartId)), [1, 2, 3].map((s) => `${chartId}:${s}`));
       // A later commit goes out too, after the ones before it.
       await commit('a', 4);
-      while (!delivered.includes('a:4')) await new Promise((resolve) => setTimeout(resolve, 20));
+      await a4;
       assert.deepEqual(delivered.filter((id) => id.startsWith('a')), ['a:1', 'a:2', 'a:3', 'a:4']);
       await relay.stop();
       assert.equal(await left(), 0, 'delivered transitions are forgotten');
@@ -72,11 +75,11 @@ for (const backend of backends) {
       await commit('c', 1);
       await relay.stop();
       assert.equal(await left(), 1);
-      const replayed = [];
-      relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: async (batch) => void replayed.push(...batch.map((m) => m.xstate.id)) });
+      let replayed;
+      const replay = new Promise((resolve) => (replayed = resolve));
+      relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: async (batch) => replayed(batch.map((m) => m.xstate.id)) });
       relay.start();
-      while (replayed.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.deepEqual(replayed, ['c:1']);
+      assert.deepEqual(await replay, ['c:1']);
     });
   });
 }

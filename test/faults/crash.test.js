@@ -9,6 +9,7 @@
 const assert = require('node:assert/strict');
 const { ChartStore } = require('../../dist/index.js');
 const { postgres, describeIf, uniqueName, mqttBroker, closeBroker } = require('../support/env');
+const { watchTable } = require('../support/db-watch');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { chartFlow, flowAnswers } = require('../support/flows');
 const { NodeRedProcess } = require('../support/node-red-process');
@@ -131,9 +132,15 @@ describeIf(postgres.skip, 'faults: SIGKILL during a stream (PostgreSQL)', functi
       const duplicateStates = states.length - bySeq.size;
       console.log(`      ${published} events published + ${resent} re-sent; ${KILLS} kills, restarts took ${restarts.join(', ')} ms; ` +
         `${states.length} state messages for ${bySeq.size} transitions (${duplicateStates} replayed), ${client.filter((m) => m.topic.endsWith('/action/counted')).length} action messages for ${CHARTS * PER_CHART} actions`);
-      const outboxLeft = async () => Number((await db.query(`select count(*) as n from "${store.schema}".outbox`)).rows[0].n);
-      for (let i = 0; i < 50 && (await outboxLeft()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.equal(await outboxLeft(), 0, 'the outbox is empty once all is delivered');
+      // Delivered rows are deleted in batches after the acknowledgements: await the last deletion.
+      const outbox = await watchTable(store.connection, store.schema, 'outbox');
+      try {
+        const outboxLeft = async () => Number((await outbox.query(`select count(*) as n from "${store.schema}".outbox`)).rows[0].n);
+        await outbox.until(async () => (await outboxLeft()) === 0, 10000, 'the outbox to be empty').catch(() => {});
+        assert.equal(await outboxLeft(), 0, 'the outbox is empty once all is delivered');
+      } finally {
+        await outbox.close();
+      }
       await db.query(`drop schema "${store.schema}" cascade`);
     } finally {
       await db.close();

@@ -69,7 +69,8 @@ describeIf(skipReason([!postgres.skip, postgres.skip], [local, 'DATABASE_URL is 
       if (i === 20) {
         pg('stop');
         stoppedAt = Date.now();
-        // The stream goes on (and soon waits for its window) while the database is down for 10 s.
+        // The stream goes on (and soon waits for its window) while the database is down for 10 s
+        // (time must pass: the outage is what is tested).
         setTimeout(() => {
           pg('start');
           console.log(`      PostgreSQL was down for ${Date.now() - stoppedAt} ms`);
@@ -111,7 +112,7 @@ describeIf(skipReason([!postgres.skip, postgres.skip], [local, 'DATABASE_URL is 
     }
     // Down for 6 s, three times the bound: the first events of each chart run out of retries.
     await client.waitFor((m) => m.topic.endsWith('/error') && m.json?.code === 'persistence_failed', 20000);
-    await delay(6000);
+    await delay(6000); // time must pass: the outage outlasts the retry bound
     pg('start');
 
     const settled = (event) =>
