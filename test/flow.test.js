@@ -129,8 +129,26 @@ for (const backend of backends) {
       assert.equal(client.filter((m) => m.topic.startsWith(`${prefix}/order-3/state`)).length, statesBefore);
     });
 
-    it('ignores events the state does not accept when strict is off, and refuses unknown charts when create is off', async () => {
-      await deploy(marketplace, { strict: false, create: false });
+    it('ignores events the state does not accept when strict is off: no error, no message, nothing applied', async () => {
+      await deploy(withHistory, { strict: false });
+      await client.publish(`${prefix}/lax/event`, { type: 'pause', id: 'p-1' });
+      await client.waitFor(isState(prefix, 'lax'));
+      const before = await rowOf('lax', 'Job');
+      // Paused accepts only resume: one event type the machine knows elsewhere, one it does not know.
+      await client.publish(`${prefix}/lax/event`, { type: 'next', id: 'x-1' });
+      await client.publish(`${prefix}/lax/event`, { type: 'explode', id: 'x-2' });
+      // A barrier the state accepts: once its state is out, the two before it were handled.
+      await client.publish(`${prefix}/lax/event`, { type: 'resume', id: 'barrier' });
+      const barrier = await client.waitFor(isState(prefix, 'lax', (s) => s.metadata.event.id === 'barrier'));
+      assert.equal(barrier.json.metadata.seq, before.seq + 1, 'the ignored events took no seq');
+      assert.deepEqual(barrier.json.value, { Work: 'Prepare' });
+      assert.equal(client.filter((m) => m.topic === `${prefix}/lax/error`).length, 0, 'no error');
+      assert.deepEqual(client.filter(isState(prefix, 'lax')).map((m) => m.json.metadata.event.id), ['p-1', 'barrier'], 'no state message for them');
+      assert.equal((await rowOf('lax', 'Job')).seq, before.seq + 1);
+    });
+
+    it('refuses an event for an unknown chart when create is off, creating nothing', async () => {
+      await deploy(marketplace, { create: false });
       await client.publish(`${prefix}/nobody/event`, { type: 'reject' });
       const error = await client.waitFor((m) => m.topic === `${prefix}/nobody/error`);
       assert.equal(error.json.code, 'unknown_chart');

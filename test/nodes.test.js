@@ -8,6 +8,7 @@ const { backends, describeIf } = require('./support/env');
 const { helper, ourNodes, statusCalls, statusMatching } = require('./support/node-red');
 const { seedText } = require('./fixtures/machines');
 
+const { Client } = require('pg');
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
 const nodes = [...ourNodes, changeNode];
 
@@ -31,6 +32,8 @@ function flow(store, definition, extra = []) {
     ...extra,
   ];
 }
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the messages a helper node receives, up to the first one that matches `last`. */
 function received(node, last = () => true) {
@@ -78,30 +81,62 @@ for (const backend of backends) {
 
     it('hands committed actions to xstate-action flows, which can answer the chart', async () => {
       const extra = [
-        { id: 'on-charge', type: 'xstate-action', action: 'charge', chart: 'chart', wires: [['answer', 'charges']] },
+        // charges (a helper node the test controls) passes the action on to the answer only after
+        // the test has read the chart's row: nothing else can move the chart meanwhile.
+        { id: 'on-charge', type: 'xstate-action', action: 'charge', chart: 'chart', wires: [['charges']] },
+        { id: 'charges', type: 'helper', wires: [['answer']] },
         { id: 'on-any', type: 'xstate-action', action: '*', chart: '', wires: [['all']] },
         { id: 'answer', type: 'change', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"type":"charged"}', tot: 'json' }], wires: [['chart']] },
-        { id: 'charges', type: 'helper' },
         { id: 'all', type: 'helper' },
         { id: 'n-catch', type: 'catch', scope: ['chart'], uncaught: false, wires: [['caught']] },
         { id: 'caught', type: 'helper' },
       ];
       await helper.load(nodes, flow(store, order, extra));
-      const charges = received(helper.getNode('charges'));
+      const db = helper.getNode('store').store;
+      // The row as it is when the action arrives, read before anything else happens.
+      let charge;
+      const rowAtHandOver = new Promise((resolve, reject) => {
+        helper.getNode('charges').on('input', (msg) => {
+          if (charge) return;
+          charge = structuredClone(msg); // the answer flow changes msg once it is passed on
+          db.query(`select seq, state from "${store.schema}".charts where chart_id = 'o-7'`).then(({ rows }) => {
+            resolve(rows[0]);
+            helper.getNode('charges').send(msg);
+          }, reject);
+        });
+      });
       const all = received(helper.getNode('all'), (_, list) => list.length === 2);
       const states = received(helper.getNode('states'), (msg) => msg.payload?.status === 'done');
+      // On PostgreSQL another connection holds the charts table against writers for a while: a
+      // node that handed the action over before its commit landed would do it meanwhile.
+      const blocker = store.backend === 'postgres' ? new Client({ connectionString: store.connection }) : undefined;
+      if (blocker) {
+        await db.query('select 1'); // the store's queries wait for its migrations: the tables exist
+        await blocker.connect();
+        await blocker.query(`begin; lock table "${store.schema}".charts in exclusive mode`);
+      }
       helper.getNode('chart').receive({ chartId: 'o-7', payload: { type: 'submit' } });
+      if (blocker) {
+        try {
+          await delay(300); // time must pass: nothing may arrive while the commit cannot land
+          assert.equal(charge, undefined, 'no action before its state is committed');
+        } finally {
+          await blocker.query('commit');
+          await blocker.end();
+        }
+      }
 
-      const [charge] = await charges;
+      // The state that produced the action was committed before the action was handed over.
+      const row = await rowAtHandOver;
+      assert.ok(row, 'the chart is in the store when its action arrives');
+      assert.equal(Number(row.seq), 1);
+      assert.equal(row.state.value, 'Charging');
       assert.equal(charge.chartId, 'o-7');
       assert.equal(charge.payload.type, 'charge');
       assert.deepEqual(charge.payload.params, { amount: 5 });
       assert.equal(charge.payload.id, 'o-7:1:0');
       assert.equal(charge.topic, 'xstate/chart/o-7/action/charge');
       assert.deepEqual(charge.xstate, { chartId: 'o-7', machineId: 'Order', machineVersion: 1, seq: 1, id: 'o-7:1:0' });
-      // The state that produced the action was committed before the action was handed over.
-      const row = await helper.getNode('store').store.query(`select seq from "${store.schema}".charts where chart_id = 'o-7'`);
-      assert.ok(Number(row.rows[0].seq) >= 1);
 
       const stateMessages = (await states).filter((m) => m.topic.endsWith('/state'));
       assert.deepEqual(stateMessages.map((m) => m.payload.value), ['Charging', 'Done']);

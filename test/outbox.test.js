@@ -11,6 +11,12 @@ function record(chartId, seq) {
   const state = { chartId, machine: { id: 'M', version: 1 }, status: 'active', value: 'a', context: {}, history: {}, metadata: { timestamp: seq, seq, id: `${chartId}:${seq}` } };
   return { machineId: 'M', chartId, machineVersion: 1, seq, status: 'active', state, snapshot: { value: 'a' } };
 }
+/** `promise`, or a rejection naming `what` after `ms`. */
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 const messages = (chartId, seq) => [{ output: 0, topic: `t/${chartId}/state`, payload: { seq }, retain: true, xstate: { chartId, machineId: 'M', machineVersion: 1, seq, id: `${chartId}:${seq}` } }];
 
 for (const backend of backends) {
@@ -70,16 +76,49 @@ for (const backend of backends) {
     });
 
     it('keeps what was not delivered, for the next replay', async () => {
-      relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: () => Promise.reject(new Error('no ack')) });
+      // The relay's store is watched to know when its start-up replay found the outbox empty: from
+      // then on it sends straight after commit, and the test waits for that attempt itself (it
+      // fails: no acknowledgement), so a relay that never tried cannot pass for one that kept the row.
+      let startupRead;
+      const startupDone = new Promise((resolve) => (startupRead = resolve));
+      const watched = {
+        readOutbox: async (...args) => {
+          const entries = await store.readOutbox(...args);
+          if (entries.length === 0) startupRead();
+          return entries;
+        },
+        clearOutbox: (...args) => store.clearOutbox(...args),
+      };
+      const attempts = [];
+      let failed;
+      const attemptFailed = new Promise((resolve) => (failed = resolve));
+      relay = new OutboxRelay({
+        store: watched,
+        machineId: 'M',
+        retryMs: 50,
+        canDeliver: () => true,
+        deliver: (batch) => {
+          attempts.push(...batch.map((m) => m.xstate.id));
+          const failure = Promise.reject(new Error('no ack'));
+          failure.catch(() => setImmediate(failed));
+          return failure;
+        },
+      });
       relay.start();
+      await startupDone;
       await commit('c', 1);
+      await within(attemptFailed, 5000, 'the delivery attempt');
       await relay.stop();
-      assert.equal(await left(), 1);
+      assert.deepEqual(attempts, ['c:1'], 'the relay tried to deliver it');
+      assert.equal(await left(), 1, 'and kept it, not delivered');
+
       let replayed;
       const replay = new Promise((resolve) => (replayed = resolve));
       relay = new OutboxRelay({ store, machineId: 'M', retryMs: 50, canDeliver: () => true, deliver: async (batch) => replayed(batch.map((m) => m.xstate.id)) });
       relay.start();
       assert.deepEqual(await replay, ['c:1']);
+      await relay.stop();
+      assert.equal(await left(), 0, 'delivered at the replay, then forgotten');
     });
   });
 }
