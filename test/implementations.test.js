@@ -8,7 +8,10 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { backends, describeIf } = require('./support/env');
+const { nodeSuite } = require('./support/harness');
 const { helper, ourNodes, statusMatching } = require('./support/node-red');
+
+const completeNode = require('@node-red/nodes/core/common/24-complete.js');
 
 /** An order: JSON Logic guards and assign actions, an ISO 8601 delay. */
 const declarativeOrder = {
@@ -112,14 +115,10 @@ for (const backend of backends) {
   describeIf(backend.skip, `implementations and stored machines (${backend.name})`, function () {
     this.timeout(60000);
     let store;
+    const suite = nodeSuite({ backend });
     beforeEach(() => {
-      store = backend.store();
+      ({ store } = suite);
       process.env.GRACE_MS = '1000';
-    });
-    afterEach(async () => {
-      const storeNode = helper.getNode('store');
-      if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
-      await helper.unload();
     });
 
     const variants = [
@@ -223,6 +222,50 @@ for (const backend of backends) {
       assert.equal((await row('d-9')).version, 2);
       assert.deepEqual(errors.map((e) => e.code), ['definition_incompatible'], 'reported once, for three events on version 1');
       assert.match(errors[0].message, /Locked/);
+    });
+
+    it('refuses msg.machine with another machine id than the node\'s, storing nothing', async () => {
+      // A complete node sees a msg.machine the chart node accepted (done() without an error).
+      const completed = [{ id: 'completed', type: 'complete', scope: ['chart'], wires: [['accepted']] }, { id: 'accepted', type: 'helper' }];
+      /** The chart node's answer to msg.machine: its error message, or the message it accepted. */
+      const answer = (machine) => {
+        const outcome = Promise.race([next('errors', (m) => !m.chartId), next('accepted', (m) => m.machine !== undefined).then((msg) => ({ accepted: msg }))]);
+        helper.getNode('chart').receive({ machine });
+        return outcome;
+      };
+      await helper.load([...ourNodes, completeNode], [...chartNode(store, { source: 'store', machineId: 'Door' }), ...completed]);
+      const chart = helper.getNode('chart');
+      assert.ok((await answer(doorV1)).accepted);
+      await statusMatching(chart, /v1 stored/);
+      const error = await answer({ ...doorV2, id: 'Window' });
+      assert.equal(error.payload?.code, 'definition_invalid');
+      assert.match(error.payload.message, /runs machine "Door"; the definition sent has the id "Window"/);
+      // An inline node takes no msg.machine at all.
+      await helper.unload();
+      await helper.load([...ourNodes, completeNode], [...chartNode(store, { definition: JSON.stringify({ ...doorV1, id: 'Gate' }) }), ...completed]);
+      assert.equal((await send('g-1', { type: 'open' })).payload.value, 'Opened', 'running: its deployed version is stored');
+      assert.equal((await answer({ ...doorV1, id: 'Gate', initial: 'Opened' })).payload?.code, 'definition_invalid');
+      const { rows } = await helper.getNode('store').store.query(`select machine_id, version from "${store.schema}".machines order by machine_id, version`);
+      assert.deepEqual(rows.map((r) => [r.machine_id, Number(r.version)]), [['Door', 1], ['Gate', 1]], 'neither definition was stored');
+    });
+
+    // product bug, see note: the chart is marked as told before the notice is sent; when the event
+    // that found it cannot move is refused (here: not accepted by Locked), the notice is dropped
+    // with the refusal, and no later event of that chart ever reports it.
+    it.skip('tells a chart that cannot move to the new version, also when the first event after it is refused [pending: product bug, definition_incompatible lost with a refused event]', async () => {
+      await helper.load(ourNodes, chartNode(store, { source: 'store', machineId: 'Door' }));
+      const chart = helper.getNode('chart');
+      chart.receive({ machine: doorV1 });
+      await statusMatching(chart, /v1 stored/);
+      assert.equal((await send('d-1', { type: 'lock' })).payload.value, 'Locked');
+      chart.receive({ machine: doorV2 });
+      await statusMatching(chart, /v2 loaded/);
+      const told = next('errors', (m) => m.chartId === 'd-1' && m.payload.code === 'definition_incompatible');
+      assert.equal((await send('d-1', { type: 'open' })).payload.code, 'event_not_accepted');
+      assert.equal((await send('d-1', { type: 'rattle' })).payload.value, 'Locked');
+      // The notice comes with the refusal or with the state of the next event, a moment after it.
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('no definition_incompatible for d-1')), 2000).unref());
+      assert.match((await Promise.race([told, timeout])).payload.message, /Locked/);
     });
   });
 }

@@ -1,12 +1,15 @@
 'use strict';
-// The nodes inside Node-RED, wired to each other: deploy-time validation, action handlers, Catch.
+// The nodes inside Node-RED, wired to each other: deploy-time validation, action handlers, Catch,
+// and the limits and windows a node keeps (events waiting per chart, context size, event ids).
 // Runtime: the in-process test helper (node-red-node-test-helper), which has no RED.hooks: a
 // chart's message counts as delivered once handed over (the broker-acknowledgement path is tested
 // with real Node-RED processes: faults/broker-ack.test.js). The database is read with SQL.
 const assert = require('node:assert/strict');
-const { backends, describeIf } = require('./support/env');
+const path = require('node:path');
+const { backends, describeIf, dataRoot } = require('./support/env');
+const { nodeSuite } = require('./support/harness');
 const { helper, ourNodes, statusCalls, statusMatching } = require('./support/node-red');
-const { seedText } = require('./fixtures/machines');
+const { seedText, ticker } = require('./fixtures/machines');
 
 const { Client } = require('pg');
 const changeNode = require('@node-red/nodes/core/function/15-change.js');
@@ -35,6 +38,30 @@ function flow(store, definition, extra = []) {
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Adds one piece of text to the context per event (JSON Logic `cat`): a context that grows. */
+const hoarder = {
+  id: 'Hoarder',
+  initial: 'On',
+  context: { blob: '' },
+  states: { On: { on: { add: { actions: { type: 'assign', params: { blob: { cat: [{ var: 'context.blob' }, { var: 'event.data.s' }] } } } } } } },
+};
+
+/**
+ * Catches the intervals of `ms` set from now on instead of arming them, so a test can run them
+ * at once (`fire()`) rather than wait; other intervals are left alone. `restore()` undoes it.
+ */
+function catchIntervals(ms) {
+  const real = global.setInterval;
+  const caught = [];
+  global.setInterval = function (fn, delayMs, ...args) {
+    if (delayMs !== ms) return real(fn, delayMs, ...args);
+    caught.push(() => fn(...args));
+    // A real handle, so that clearInterval and unref work; it never fires by itself.
+    return real(() => {}, 2 ** 31 - 1);
+  };
+  return { caught, fire: () => caught.forEach((run) => run()), restore: () => (global.setInterval = real) };
+}
+
 /** Resolves with the messages a helper node receives, up to the first one that matches `last`. */
 function received(node, last = () => true) {
   return new Promise((resolve) => {
@@ -50,14 +77,8 @@ for (const backend of backends) {
   describeIf(backend.skip, `nodes in Node-RED (${backend.name})`, function () {
     this.timeout(60000);
     let store;
-    beforeEach(() => {
-      store = backend.store();
-    });
-    afterEach(async () => {
-      const storeNode = helper.getNode('store');
-      if (storeNode) await storeNode.store.query(`drop schema if exists "${store.schema}" cascade`);
-      await helper.unload();
-    });
+    const suite = nodeSuite({ backend });
+    beforeEach(() => ({ store } = suite));
 
     it('shows a red status and names the seed chart\'s bad target at deploy, without a stack trace', async () => {
       await helper.load(nodes, flow(store, seedText));
@@ -151,6 +172,93 @@ for (const backend of backends) {
       assert.equal(error.payload.type, 'submit');
       const status = await statusMatching(helper.getNode('chart'), /o-7: event_not_accepted/);
       assert.match(status.text, /^1 chart · /);
+    });
+
+    it('answers events past 1,000 waiting for one chart with persistence_failed, and applies the rest in order', async () => {
+      await helper.load(nodes, flow(store, ticker));
+      const chart = helper.getNode('chart');
+      const errors = [];
+      helper.getNode('errors').on('input', (msg) => errors.push(msg.payload));
+      const last = received(helper.getNode('states'), (msg) => msg.topic.endsWith('/state') && msg.payload.metadata.seq === 1000);
+      // 1,005 events in one go: the chart's queue takes 1,000 (the one being applied included)
+      // before the first commit can finish; the 5 after them are refused at once.
+      for (let i = 0; i < 1005; i++) chart.receive({ chartId: 'q', payload: { type: 'tick', id: `q-${i}` } });
+      const states = (await last).filter((m) => m.topic.endsWith('/state'));
+      assert.deepEqual(states.map((m) => m.payload.metadata.event.id), Array.from({ length: 1000 }, (_, i) => `q-${i}`), 'the first 1,000 applied, in order');
+      assert.deepEqual(errors.map((e) => e.code), Array(5).fill('persistence_failed'));
+      assert.deepEqual(errors.map((e) => e.event.id), ['q-1000', 'q-1001', 'q-1002', 'q-1003', 'q-1004'], 'the refused events, with their payloads');
+      assert.match(errors[0].message, /1000 events of chart "q" are already waiting/);
+      const db = helper.getNode('store').store;
+      assert.equal(Number((await db.query(`select seq from "${store.schema}".charts where chart_id = 'q'`)).rows[0].seq), 1000);
+      // Refused, not lost track of: sent again, they are applied.
+      const resent = received(helper.getNode('states'), (msg) => msg.topic.endsWith('/state') && msg.payload.metadata.seq === 1001);
+      chart.receive({ chartId: 'q', payload: { type: 'tick', id: 'q-1000' } });
+      assert.equal((await resent).at(-1).payload.metadata.event.id, 'q-1000');
+    });
+
+    it('refuses a transition that would grow the context past 1 MiB with invalid_event, changing nothing', async () => {
+      await helper.load(nodes, flow(store, hoarder));
+      const chart = helper.getNode('chart');
+      const db = helper.getNode('store').store;
+      const piece = 'x'.repeat(240 * 1024); // each event under the 256 KiB event limit
+      const add = (id, s = piece) => {
+        const answer = Promise.race([received(helper.getNode('states'), (m) => m.topic.endsWith('/state')), received(helper.getNode('errors'))]);
+        chart.receive({ chartId: 'big', payload: { type: 'add', id, data: { s } } });
+        return answer.then((messages) => messages.at(-1));
+      };
+      for (let i = 1; i <= 4; i++) assert.equal((await add(`a-${i}`)).payload.metadata.seq, i);
+      const row = async () => (await db.query(`select seq, state, snapshot from "${store.schema}".charts where chart_id = 'big'`)).rows[0];
+      const before = await row();
+      assert.equal(before.state.context.blob.length, 4 * 240 * 1024);
+      // The fifth would make 1,200 KiB.
+      const refused = await add('a-5');
+      assert.equal(refused.payload.code, 'invalid_event');
+      assert.match(refused.payload.message, /would grow the context to \d+ bytes; the limit is 1048576/);
+      assert.deepEqual(await row(), before, 'nothing changed');
+      assert.equal((await add('a-6', 'y')).payload.metadata.seq, 5, 'a smaller step still works');
+    });
+
+    it('keeps the event ids of the dedup window set in settings.js, and prunes the rest every minute', async () => {
+      helper.settings({ userDir: path.join(dataRoot, 'userDir'), xstate: { dedup: { events: 2, hours: 0 } } });
+      // The node prunes once a minute: its interval is caught and run at once instead of waited for.
+      const prune = catchIntervals(60000);
+      try {
+        await helper.load(nodes, flow(store, ticker));
+        const chart = helper.getNode('chart');
+        const db = helper.getNode('store').store;
+        const tick = (id, seq) => {
+          const state = received(helper.getNode('states'), (m) => m.topic.endsWith('/state') && m.payload.metadata.seq === seq);
+          chart.receive({ chartId: 'w', payload: { type: 'tick', id } });
+          return state;
+        };
+        for (let i = 1; i <= 5; i++) await tick(`e-${i}`, i);
+        const ids = async () => (await db.query(`select event_id from "${store.schema}".event_ids order by seq`)).rows.map((r) => r.event_id);
+        assert.deepEqual(await ids(), ['e-1', 'e-2', 'e-3', 'e-4', 'e-5']);
+        assert.equal(prune.caught.length, 1, 'the node set its one-minute prune');
+        // To know when the prune has run, the store's own prune call (src/store) is awaited.
+        const pruned = new Promise((resolve) => {
+          const original = db.pruneEventIds;
+          db.pruneEventIds = (...args) => {
+            db.pruneEventIds = original;
+            const result = original.apply(db, args);
+            result.then(resolve, resolve);
+            return result;
+          };
+        });
+        prune.fire();
+        await pruned;
+        assert.deepEqual(await ids(), ['e-4', 'e-5'], 'the last 2 ids kept (none is younger than 0 hours)');
+        // Inside the window a redelivered id is acknowledged and not applied; outside it, applied.
+        const barrier = received(helper.getNode('states'), (m) => m.topic.endsWith('/state') && m.payload.metadata.event.id === 'after');
+        chart.receive({ chartId: 'w', payload: { type: 'tick', id: 'e-4' } });
+        chart.receive({ chartId: 'w', payload: { type: 'tick', id: 'e-1' } });
+        chart.receive({ chartId: 'w', payload: { type: 'tick', id: 'after' } });
+        const states = (await barrier).filter((m) => m.topic.endsWith('/state'));
+        assert.deepEqual(states.slice(-2).map((m) => [m.payload.metadata.seq, m.payload.metadata.event.id]), [[6, 'e-1'], [7, 'after']]);
+      } finally {
+        prune.restore();
+        helper.settings({ userDir: path.join(dataRoot, 'userDir') });
+      }
     });
   });
 }
