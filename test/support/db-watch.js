@@ -17,6 +17,13 @@ const ident = (name) => `"${String(name).replace(/"/g, '""')}"`;
  */
 async function watchTable(connection, schema, table, columns = ['chart_id', 'seq']) {
   const client = new Client({ connectionString: connection });
+  // A lost connection fails the waits (below), never the process.
+  let lost;
+  const listeners = new Set();
+  client.on('error', (err) => {
+    lost = err;
+    for (const listener of [...listeners]) listener();
+  });
   await client.connect();
   const tag = `test_watch_${crypto.randomBytes(4).toString('hex')}`;
   const fields = columns.map((c) => `'${c}', r.${ident(c)}`).join(', ');
@@ -31,7 +38,6 @@ async function watchTable(connection, schema, table, columns = ['chart_id', 'seq
     create trigger ${tag} after insert or update or delete on ${ident(schema)}.${ident(table)}
       for each row execute function ${ident(schema)}.${tag}();`);
   const changes = [];
-  const listeners = new Set();
   client.on('notification', (message) => {
     if (message.channel !== tag) return;
     changes.push(JSON.parse(message.payload));
@@ -54,6 +60,7 @@ async function watchTable(connection, schema, table, columns = ['chart_id', 'seq
       };
       const listener = async () => {
         if (finished) return;
+        if (lost) return finish(new Error(`lost the watch's connection while waiting for ${what}: ${lost.message}`));
         if (running) {
           again = true;
           return;
@@ -85,7 +92,7 @@ async function watchTable(connection, schema, table, columns = ['chart_id', 'seq
     query: (text, params) => client.query(text, params),
     async close() {
       await client.query(`drop trigger if exists ${tag} on ${ident(schema)}.${ident(table)}; drop function if exists ${ident(schema)}.${tag}()`).catch(() => {});
-      await client.end();
+      await client.end().catch(() => {});
     },
   };
 }
