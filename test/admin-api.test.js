@@ -6,7 +6,7 @@
 // stay few under a burst.
 const assert = require('node:assert/strict');
 const { events } = require('@node-red/util');
-const { backends } = require('./support/env');
+const { backends, describeIf } = require('./support/env');
 const { flowSuite } = require('./support/harness');
 const { helper, allNodes, chartFlow, flowAnswers } = require('./support/node-red');
 const { seedText } = require('./fixtures/machines');
@@ -21,7 +21,7 @@ const door = {
 };
 
 for (const backend of backends) {
-  describe(`admin API and live updates (${backend.name})`, function () {
+  describeIf(backend.skip, `admin API and live updates (${backend.name})`, function () {
     this.timeout(120000);
     const suite = flowSuite({ backend, label: 'admin' });
 

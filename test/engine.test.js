@@ -1,4 +1,5 @@
 'use strict';
+// The engine's pure functions: definitions, steps, events and chart ids (no Node-RED, no store).
 const assert = require('node:assert/strict');
 const { compileMachine, initialStep, step, accepts, restoreSnapshot, chartStateOf, valuesOf, valueChanges, parseEvent, checkChartId, chartIdFromTopic, ChartError } = require('../dist/index.js');
 const { seedText, marketplace, withHistory } = require('./fixtures/machines');

@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const { ChartService, ChartStore, journeys } = require('../dist/index.js');
-const { backends, freePort } = require('./support/env');
+const { postgres, describeIf, freePort } = require('./support/env');
 const { flowSuite } = require('./support/harness');
 const { helper, allNodes, chartFlow, flowAnswers, statusMatching } = require('./support/node-red');
 
@@ -32,11 +32,9 @@ function forwarder(port, target) {
   };
 }
 
-const postgres = backends.find((b) => b.name === 'postgres');
-
-(postgres ? describe : describe.skip)(`chart node life cycle${postgres ? '' : ' (pending: DATABASE_URL is not set)'}`, function () {
+describeIf(postgres.skip, 'chart node life cycle (PostgreSQL behind a forwarder the test opens)', function () {
   this.timeout(120000);
-  const suite = flowSuite({ backend: postgres ?? backends[0], label: 'life' });
+  const suite = flowSuite({ backend: postgres, label: 'life' });
   let network;
   afterEach(async () => network?.close());
 

@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const { ChartStore, ChartRuntime, ChartCache, WaitingEvents, MachineVersions, compileMachine } = require('../dist/index.js');
 const { storePerTest } = require('./support/store');
-const { backends, freePort } = require('./support/env');
+const { backends, postgres, describeIf, freePort } = require('./support/env');
 
 /** Each `fill` event puts its data (100 KiB here) into the context. */
 const filler = { id: 'Filler', initial: 'Open', context: { blob: '' }, states: { Open: { on: { fill: { actions: { type: 'assign', params: { blob: { var: 'event.data' } } } } } } } };
@@ -16,7 +16,7 @@ async function runtimeOn(store, options) {
 }
 
 for (const backend of backends) {
-  describe(`memory bounds (${backend.name})`, function () {
+  describeIf(backend.skip, `memory bounds (${backend.name})`, function () {
     this.timeout(60000);
     const test = storePerTest(backend);
     let store;
@@ -44,9 +44,7 @@ for (const backend of backends) {
   });
 }
 
-const postgres = backends.find((b) => b.name === 'postgres');
-
-(postgres ? describe : describe.skip)(`events waiting across charts${postgres ? '' : ' (pending: DATABASE_URL is not set)'}`, function () {
+describeIf(postgres.skip, 'events waiting across charts (a store that does not answer: PostgreSQL)', function () {
   this.timeout(30000);
 
   it('refuses events past the process-wide cap with persistence_failed at once, while the store is away', async () => {

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { ChartStore } = require('../dist/index.js');
-const { backends, uniqueName } = require('./support/env');
+const { postgres, skipReason, describeIf, uniqueName } = require('./support/env');
 const { MqttRecorder } = require('./support/mqtt-client');
 const { chartFlow, flowAnswers } = require('./support/flows');
 const { NodeRedProcess } = require('./support/node-red-process');
@@ -26,10 +26,9 @@ function ring() {
   return { id: 'Ring', initial: 'S1', states };
 }
 
-const postgres = backends.find((b) => b.name === 'postgres');
-const why = !postgres ? 'DATABASE_URL is not set' : !process.env.MQTT_URL ? 'MQTT_URL is not set (shared subscriptions need Mosquitto)' : undefined;
+const why = skipReason([!postgres.skip, postgres.skip], [process.env.MQTT_URL, 'MQTT_URL is not set (shared subscriptions need Mosquitto)']);
 
-(why ? describe.skip : describe)(`two Node-RED processes on one store${why ? ` (pending: ${why})` : ''}`, function () {
+describeIf(why, 'two Node-RED processes on one store', function () {
   this.timeout(240000);
   const processes = [];
   let client;

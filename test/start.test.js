@@ -1,5 +1,6 @@
 'use strict';
 // `npm start` as a newcomer runs it: Node-RED, the example flow, the embedded broker and database.
+// Runtime: Node-RED as a child process (scripts/start.js), the real runtime with RED.hooks.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');

@@ -1,8 +1,9 @@
 'use strict';
+// The store's SQL on both backends through ChartStore, its public class (no Node-RED).
 const assert = require('node:assert/strict');
 const { ChartStore, withRetry, isTransient, RetriesExhausted } = require('../dist/index.js');
 const { storePerTest } = require('./support/store');
-const { backends } = require('./support/env');
+const { backends, describeIf } = require('./support/env');
 
 function record(chartId, seq, value = 'a') {
   return {
@@ -17,7 +18,7 @@ function record(chartId, seq, value = 'a') {
 }
 
 for (const backend of backends) {
-  describe(`store (${backend.name})`, () => {
+  describeIf(backend.skip, `store (${backend.name})`, () => {
     const test = storePerTest(backend);
     let config;
     let store;

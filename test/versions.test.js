@@ -3,7 +3,7 @@
 // (in-process, its outputs on helper nodes): the impact of a new version before deploy, state maps
 // that move running charts (timers included), and pinning.
 const assert = require('node:assert/strict');
-const { backends } = require('./support/env');
+const { backends, describeIf } = require('./support/env');
 const { storePerTest } = require('./support/store');
 const { helper, ourNodes } = require('./support/node-red');
 
@@ -61,7 +61,7 @@ function recorder(node) {
 }
 
 for (const backend of backends) {
-  describe(`versions (${backend.name})`, function () {
+  describeIf(backend.skip, `versions (${backend.name})`, function () {
     this.timeout(120000);
     const test = storePerTest(backend, { cleanUp: () => helper.unload() });
 

@@ -1,20 +1,20 @@
 'use strict';
-// Fault injection: the Mosquitto broker is restarted in the middle of a stream. With QoS 1 and
+// Fault injection: a Mosquitto broker is restarted in the middle of a stream. With QoS 1 and
 // persistent sessions (Node-RED's mqtt in, and the subscriber), nothing committed is lost.
+// Runtime: Node-RED as a child process (the real runtime, with RED.hooks: messages count as
+// delivered when the broker acknowledged them). Broker: a private Mosquitto of this test
+// (test/support/mosquitto.js, persistence on), never the shared one. Store: PostgreSQL.
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const { execFileSync } = require('node:child_process');
 const mqtt = require('mqtt');
 const { ChartStore } = require('../../dist/index.js');
-const { backends, uniqueName } = require('../support/env');
+const { postgres, skipReason, describeIf, uniqueName } = require('../support/env');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { chartFlow, flowAnswers } = require('../support/flows');
 const { NodeRedProcess } = require('../support/node-red-process');
+const { Mosquitto, mosquittoMissing } = require('../support/mosquitto');
 
-const PID_FILE = '/run/mosquitto/mosquitto.pid';
-const local = process.env.MQTT_URL && /\/\/(127\.0\.0\.1|localhost)(:1883)?\/?$/.test(process.env.MQTT_URL) && fs.existsSync(PID_FILE);
-const postgres = backends.find((b) => b.name === 'postgres');
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const noMosquitto = mosquittoMissing();
 
 const counter = {
   id: 'Counter',
@@ -23,42 +23,32 @@ const counter = {
   states: { On: { on: { tick: { actions: [{ type: 'assign', params: { n: { '+': [{ var: 'context.n' }, 1] } } }, { type: 'counted' }] } } } },
 };
 
-function brokerUp() {
-  try {
-    execFileSync('bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/1883'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+/** Stops the broker the way a service manager does (it saves its sessions), then starts it again. */
+async function restartBroker(broker, downMs) {
+  await broker.stop();
+  await delay(downMs); // time must pass: the broker stays away for a while
+  await broker.start();
 }
 
-/** Stops Mosquitto the way a service manager does (it saves its sessions), then starts it again. */
-async function restartBroker(downMs) {
-  const pid = Number(fs.readFileSync(PID_FILE, 'utf8'));
-  process.kill(pid, 'SIGTERM');
-  while (brokerUp()) await delay(50);
-  await delay(downMs);
-  execFileSync('mosquitto', ['-d', '-c', '/etc/mosquitto/mosquitto.conf']);
-  while (!brokerUp()) await delay(50);
-}
-
-(local && postgres ? describe : describe.skip)('faults: MQTT broker restart (Mosquitto)', function () {
+describeIf(skipReason([!postgres.skip, postgres.skip], [!noMosquitto, noMosquitto]), 'faults: MQTT broker restart (private Mosquitto)', function () {
   this.timeout(180000);
+  let broker;
   let nodeRed;
   let publisher;
   let subscriber;
 
   after(async () => {
-    if (!brokerUp()) execFileSync('mosquitto', ['-d', '-c', '/etc/mosquitto/mosquitto.conf']);
     await nodeRed?.stop();
     await publisher?.endAsync();
     await subscriber?.end();
+    await broker?.close();
   });
 
   it('loses no event and no state or action message of a committed transition', async () => {
     const store = postgres.store();
     const prefix = `${uniqueName('restart')}/chart`;
-    const url = process.env.MQTT_URL;
+    broker = await Mosquitto.start({ persistence: true });
+    const url = broker.url;
     // The subscriber: a persistent session, so the broker keeps its messages across the restart.
     const subscriberId = uniqueName('sub');
     subscriber = new MqttRecorder(await mqtt.connectAsync(url, { clientId: subscriberId, clean: false, reconnectPeriod: 200 }));
@@ -81,7 +71,7 @@ async function restartBroker(downMs) {
         // Not awaited: while the broker is away the client queues it and sends it on reconnect.
         publisher.publish(`${prefix}/${chartId}/event`, JSON.stringify({ type: 'tick', id: `${chartId}-${i}` }), { qos: 1 });
       }
-      if (i === 30) restarted = restartBroker(2000);
+      if (i === 30) restarted = restartBroker(broker, 2000);
     }
     await restarted;
     for (const chartId of charts) {

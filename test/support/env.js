@@ -1,6 +1,8 @@
 'use strict';
 // Where the tests run: the embedded database always; real PostgreSQL when DATABASE_URL is set.
 // The MQTT broker: MQTT_URL when set, else an embedded aedes broker on a free port.
+// A suite that cannot run here is not left out silently: it is registered as pending, with the
+// reason in its title (`describeIf`, `itIf`), and the reporter lists it at the end of the run.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -17,12 +19,34 @@ function uniqueName(prefix) {
   return `${prefix}_${crypto.randomBytes(4).toString('hex')}`;
 }
 
-/** Store settings per backend; each call gets a fresh schema so tests never see each other's rows. */
+/**
+ * Store settings per backend; each call gets a fresh schema so tests never see each other's rows.
+ * `skip` is the reason a backend cannot run here (undefined when it can).
+ */
 const backends = [
-  { name: 'embedded', store: () => ({ backend: 'embedded', dataDir: embeddedDataDir, schema: uniqueName('t') }) },
+  { name: 'embedded', skip: undefined, store: () => ({ backend: 'embedded', dataDir: embeddedDataDir, schema: uniqueName('t') }) },
+  {
+    name: 'postgres',
+    skip: process.env.DATABASE_URL ? undefined : 'DATABASE_URL is not set',
+    store: () => ({ backend: 'postgres', connection: process.env.DATABASE_URL, schema: uniqueName('t') }),
+  },
 ];
-if (process.env.DATABASE_URL) {
-  backends.push({ name: 'postgres', store: () => ({ backend: 'postgres', connection: process.env.DATABASE_URL, schema: uniqueName('t') }) });
+const postgres = backends[1];
+
+/** The first reason in the list, or undefined when every condition holds ([cond, reason] pairs). */
+function skipReason(...conditions) {
+  const unmet = conditions.find(([holds]) => !holds);
+  return unmet?.[1];
+}
+
+/** `describe`, or `describe.skip` with `[pending: reason]` in its title when `reason` is set. */
+function describeIf(reason, title, fn) {
+  return reason ? describe.skip(`${title} [pending: ${reason}]`, fn) : describe(title, fn);
+}
+
+/** `it`, or a pending `it.skip` with `[pending: reason]` in its title when `reason` is set. */
+function itIf(reason, title, fn) {
+  return reason ? it.skip(`${title} [pending: ${reason}]`, fn) : it(title, fn);
 }
 
 let broker;
@@ -47,4 +71,4 @@ function freePort() {
   });
 }
 
-module.exports = { backends, uniqueName, dataRoot, embeddedDataDir, mqttBroker, closeBroker, freePort };
+module.exports = { backends, postgres, skipReason, describeIf, itIf, uniqueName, dataRoot, embeddedDataDir, mqttBroker, closeBroker, freePort };

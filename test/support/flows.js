@@ -35,6 +35,8 @@ async function flowAnswers(recorder, prefix, timeoutMs = 20000) {
   const answered = recorder.waitFor((m) => m.topic === `${prefix}/${probe}/error`, timeoutMs, 'the flow to answer');
   let done = false;
   answered.then(() => (done = true), () => (done = true));
+  // Published again every 250 ms until answered: a probe sent before `mqtt in` subscribed is lost,
+  // and nothing tells the outside when the subscription is in place.
   while (!done && Date.now() - started < timeoutMs) {
     await recorder.publish(`${prefix}/${probe}/event`, '{probe');
     await Promise.race([answered.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 250))]);

@@ -35,4 +35,22 @@ function flowSuite({ backend, label = 'test', topics = ['#'], storeNodeIds = ['s
   return suite;
 }
 
-module.exports = { flowSuite };
+/**
+ * For the tests of nodes wired to helper nodes (no broker): store settings with a schema of their
+ * own for each test; afterwards the schema is dropped and the flow unloaded. Returns the object the
+ * hooks fill in (`store`).
+ */
+function nodeSuite({ backend }) {
+  const suite = {};
+  beforeEach(() => {
+    suite.store = backend.store();
+  });
+  afterEach(async () => {
+    const storeNode = helper.getNode('store');
+    if (storeNode) await storeNode.store.query(`drop schema if exists "${suite.store.schema}" cascade`);
+    await helper.unload();
+  });
+  return suite;
+}
+
+module.exports = { flowSuite, nodeSuite };

@@ -8,12 +8,15 @@ const { spawn } = require('node:child_process');
 const { linkPackage } = require('../../scripts/user-dir');
 
 class NodeRedProcess {
-  constructor({ flows, userDir, port = 0, env = {} }) {
+  /** `settings`: more of settings.js (plain data, e.g. `adminAuth` or `xstate`). */
+  constructor({ flows, userDir, port = 0, env = {}, settings = {} }) {
     this.flows = flows;
     this.userDir = userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xstate-nr-'));
     this.port = port;
     this.env = env;
+    this.settings = settings;
     this.output = '';
+    this.outputListeners = new Set();
   }
 
   /** Starts Node-RED; resolves at "Started flows" with the time it happened. */
@@ -23,7 +26,7 @@ class NodeRedProcess {
     fs.writeFileSync(path.join(this.userDir, 'flows.json'), JSON.stringify(this.flows, null, 2));
     fs.writeFileSync(
       path.join(this.userDir, 'settings.js'),
-      `module.exports = { flowFile: 'flows.json', credentialSecret: false, uiHost: '127.0.0.1', uiPort: ${this.port}, logging: { console: { level: 'info' } }, editorTheme: { tours: false } };\n`,
+      `module.exports = { flowFile: 'flows.json', credentialSecret: false, uiHost: '127.0.0.1', uiPort: ${this.port}, logging: { console: { level: 'info' } }, editorTheme: { tours: false }, ...${JSON.stringify(this.settings)} };\n`,
     );
     const red = require.resolve('node-red/red.js');
     this.child = spawn(process.execPath, [red, '--userDir', this.userDir, '--settings', path.join(this.userDir, 'settings.js')], {
@@ -34,15 +37,40 @@ class NodeRedProcess {
     const startedAt = this.output.length;
     return new Promise((resolve, reject) => {
       let started = false;
-      this.child.stdout.on('data', (chunk) => {
+      const onData = (chunk) => {
         this.output += chunk;
+        for (const listener of [...this.outputListeners]) listener();
+      };
+      this.child.stdout.on('data', (chunk) => {
+        onData(chunk);
+        // The editor's address (and the admin API's): the port is known once Node-RED listens.
+        this.url ??= /Server now running at (http:\/\/\S+?)\/?\s/.exec(this.output)?.[1];
         if (!started && this.output.indexOf('Started flows', startedAt) >= 0) {
           started = true;
           resolve(Date.now());
         }
       });
-      this.child.stderr.on('data', (chunk) => (this.output += chunk));
+      this.child.stderr.on('data', onData);
       this.child.once('exit', (code) => reject(new Error(`Node-RED exited (${code}) before starting its flows:\n${this.output.slice(-3000)}`)));
+    });
+  }
+
+  /** Resolves once Node-RED has written a line matching `pattern` (since `from`, an output offset). */
+  waitForOutput(pattern, { from = 0, timeoutMs = 20000 } = {}) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(this.output.slice(from));
+        if (!match) return;
+        this.outputListeners.delete(check);
+        clearTimeout(timer);
+        resolve(match);
+      };
+      const timer = setTimeout(() => {
+        this.outputListeners.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for Node-RED to write ${pattern}:\n${this.output.slice(-2000)}`));
+      }, timeoutMs);
+      this.outputListeners.add(check);
+      check();
     });
   }
 
