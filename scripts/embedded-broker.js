@@ -29,4 +29,16 @@ async function startEmbeddedBroker(port = 0, host = '127.0.0.1') {
   };
 }
 
-module.exports = { startEmbeddedBroker };
+/** Whether something listens on this local TCP port (a broker already running). */
+function portInUse(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+module.exports = { startEmbeddedBroker, portInUse };
