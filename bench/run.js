@@ -7,6 +7,7 @@
 //   npm run bench -- --only a,b,c      some scenarios
 //   npm run bench -- --smoke           one short round of a and b (CI: the bench must not rot)
 //   options: --rounds 5 --seconds 5 --window 400 --charts 1000 --samples 300
+//            --paths function,postgres,embedded (a: e.g. one path alone under --profile)
 //            --scale-charts 1000000 --touch 100000 (d)
 //            --timers 100000 --timer-rate 200 --timer-seconds 20 --overdue 10000 (e)
 //            --out bench/results/<date>.json
@@ -37,6 +38,7 @@ const defaults = {
   seconds: 5,
   window: 400,
   charts: 1000,
+  paths: 'function,postgres,embedded',
   samples: 300,
   scaleCharts: 1000000,
   touch: 100000,

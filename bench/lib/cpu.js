@@ -19,8 +19,9 @@ function cpuSecondsOf(pid) {
   }
 }
 
+/** CPU seconds per PostgreSQL process (server and backends), by pid. */
 function postgresCpuSeconds() {
-  let total = 0;
+  const byPid = new Map();
   try {
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
@@ -29,11 +30,20 @@ function postgresCpuSeconds() {
       } catch {
         continue;
       }
-      total += cpuSecondsOf(entry) ?? 0;
+      const seconds = cpuSecondsOf(entry);
+      if (seconds !== undefined) byPid.set(entry, seconds);
     }
   } catch {
     return undefined;
   }
+  return byPid;
+}
+
+/** CPU PostgreSQL used between two readings; a backend that exited meanwhile is not counted. */
+function postgresDelta(start, end) {
+  if (!start || !end) return undefined;
+  let total = 0;
+  for (const [pid, seconds] of end) total += seconds - (start.get(pid) ?? 0);
   return total;
 }
 
@@ -53,9 +63,10 @@ function cpuMeter({ nodeRedPid, brokerPid } = {}) {
       const end = read();
       const wall = Number(end.at - start.at) / 1e9;
       const pct = (a, b) => (a === undefined || b === undefined ? undefined : Math.round(((b - a) / wall) * 100));
+      const postgres = postgresDelta(start.postgres, end.postgres);
       return {
         nodeRed: pct(start.nodeRed, end.nodeRed),
-        postgres: pct(start.postgres, end.postgres),
+        postgres: postgres === undefined ? undefined : pct(0, postgres),
         broker: pct(start.broker, end.broker),
         bench: Math.round(((end.bench.user - start.bench.user + end.bench.system - start.bench.system) / 1e6 / wall) * 100),
         machineIdle: pct(start.idle, end.idle),
@@ -66,7 +77,7 @@ function cpuMeter({ nodeRedPid, brokerPid } = {}) {
 
 /** Per part, the median over rounds of `cpuMeter().stop()` results. */
 function medianCpu(list) {
-  const keys = Object.keys(list[0] ?? {});
+  const keys = Object.keys(list[0] ?? {}).filter((key) => list.some((cpu) => cpu[key] !== undefined));
   return Object.fromEntries(keys.map((key) => [key, Math.round(median(list.map((cpu) => cpu[key]).filter((v) => v !== undefined)))]));
 }
 

@@ -9,7 +9,7 @@ const { cpuMeter, medianCpu } = require('../lib/cpu');
 module.exports = async function pipelineRatio(ctx) {
   const { rounds, seconds, window, charts } = ctx.options;
   const { nr, paths: all } = await pipelineProcess(ctx, { defaultBroker: ctx.selected.includes('c') });
-  const paths = ['function', 'postgres', 'embedded'].map((key) => all[key]).filter(Boolean);
+  const paths = ctx.options.paths.split(',').map((key) => all[key.trim()]).filter(Boolean);
   for (const path of paths) await warm(ctx, path);
   ctx.log(`a: ${charts} charts on each path created`);
   const rates = Object.fromEntries(paths.map((path) => [path.key, []]));
@@ -24,7 +24,7 @@ module.exports = async function pipelineRatio(ctx) {
     }
   }
   const eventsPerSecond = Object.fromEntries(Object.entries(rates).map(([key, list]) => [key, round(median(list))]));
-  const ratio = (key) => (eventsPerSecond[key] === undefined ? undefined : round(eventsPerSecond[key] / eventsPerSecond.function, 2));
+  const ratio = (key) => (eventsPerSecond[key] === undefined || eventsPerSecond.function === undefined ? undefined : round(eventsPerSecond[key] / eventsPerSecond.function, 2));
   return {
     setup: { charts, machine: 'Ring: 10 states, an entry action each', window, roundSeconds: seconds, rounds, broker: paths[0].broker.kind },
     rounds: rates,
