@@ -59,7 +59,10 @@ class BenchContext {
     return { backend: 'embedded', dataDir, schema: 'xstate' };
   }
 
-  /** A pg client of its own (for SQL the package does not do: bulk rows, scratch tables, reads). */
+  /**
+   * A pg client of its own (for SQL the package does not do: bulk rows, scratch tables, reads).
+   * End it when the scenario is done (connections are shared with everyone); else the run does.
+   */
   async sql() {
     const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'xstate-bench' });
     // A dropped connection fails the query that uses it; it must not crash the bench.

@@ -48,9 +48,9 @@ module.exports = async function storeRatio(ctx) {
   const { dispatch, close } = await openRuntime(storeConfig, ring);
   const chartIds = chartIdsOf('b', charts);
   const clients = [];
+  const admin = await ctx.sql();
   try {
     // Scratch table: one row per chart, a small payload, updated in place.
-    const admin = await ctx.sql();
     const table = `"${storeConfig.schema}".bench_update`;
     await admin.query(`create table ${table} (id integer primary key, n bigint not null default 0, payload text not null)`);
     await admin.query(`insert into ${table} (id, payload) select g, repeat('x', 200) from generate_series(1, $1) g`, [charts]);
@@ -88,5 +88,6 @@ module.exports = async function storeRatio(ctx) {
     };
   } finally {
     await close();
+    for (const client of [admin, ...clients]) await client.end();
   }
 };

@@ -27,6 +27,7 @@ module.exports = async function scale(ctx) {
   ctx.log(`d: copying the seed chart to ${scaleCharts.toLocaleString('en')} charts`);
   const insertSeconds = await copyCharts(sql, storeConfig.schema, { machineId, prefix: 'd-', to: scaleCharts, log: (m) => ctx.log(`d: ${m}`) });
   const { rows: size } = await sql.query(`select pg_total_relation_size($1) as bytes`, [`"${storeConfig.schema}".charts`]);
+  await sql.end();
 
   const broker = await ctx.broker(true);
   const prefix = `bench/${ctx.runId}/scale`;

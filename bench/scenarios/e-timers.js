@@ -45,6 +45,7 @@ async function lateness(ctx) {
     [base.toISOString(), timerRate, Math.floor(timerSeconds * timerRate)],
   );
   await ctx.stopNodeRed(nr);
+  await sql.end();
   const fired = rows.filter((row) => Number(row.seq) === 2).map((row) => Number(row.late_ms));
   return {
     pendingAtStart: Number(pending[0].n),
@@ -70,6 +71,7 @@ async function overdue(ctx) {
     const { rows } = await sql.query(`select count(*) as n, extract(epoch from max(updated_at)) * 1000 as last_ms from ${s}.charts where chart_id like 'o-%' and seq = 2`);
     if (Number(rows[0].n) === count) {
       await ctx.stopNodeRed(nr);
+      await sql.end();
       const ms = Number(rows[0].last_ms) - nr.startedAt;
       return { overdue: count, ms: round(ms), perSecond: round(count / (ms / 1000)) };
     }
