@@ -18,6 +18,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const { BenchContext } = require('./lib/context');
 const { mosquittoBinary } = require('./lib/mosquitto');
 const { table } = require('./lib/table');
@@ -68,6 +69,14 @@ function parseArgs(argv) {
   return { ...defaults, ...(given.smoke ? smoke : {}), ...given };
 }
 
+/** The commit measured (with "+changes" when the working tree differs from it). */
+function gitCommit() {
+  const git = (...args) => spawnSync('git', args, { cwd: __dirname, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD').stdout.trim();
+  if (!head) return 'unknown';
+  return git('status', '--porcelain', '--untracked-files=no').stdout.trim() ? `${head}+changes` : head;
+}
+
 async function machine(ctx) {
   const info = {
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
@@ -75,6 +84,7 @@ async function machine(ctx) {
     os: `${os.type()} ${os.release()}`,
     node: process.version,
     nodeRed: require('node-red/package.json').version,
+    commit: gitCommit(),
     mosquitto: mosquittoBinary()?.version ?? 'none (aedes)',
     loadAverageAtStart: os.loadavg().map((n) => Number(n.toFixed(2))),
   };
