@@ -73,10 +73,10 @@ class BenchContext {
   }
 
   /** Starts a Node-RED child process with these flows; it is killed at the end of the run. */
-  async nodeRed(flows, { settings = {}, label = 'node-red' } = {}) {
+  async nodeRed(flows, { settings = {}, label = 'node-red', nodeArgs = [] } = {}) {
     // --profile: a CPU profile per process, written when it exits (stopped, not killed).
-    const nodeArgs = this.options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.profileDir, label)}`] : [];
-    const nr = new NodeRedProcess({ flows, userDir: fs.mkdtempSync(path.join(this.dir, `${label}-`)), settings, nodeArgs });
+    const profile = this.options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.profileDir, label)}`] : [];
+    const nr = new NodeRedProcess({ flows, userDir: fs.mkdtempSync(path.join(this.dir, `${label}-`)), settings, nodeArgs: [...profile, ...nodeArgs] });
     this.processes.push(nr);
     const startedAt = await nr.start();
     nr.startedAt = startedAt;

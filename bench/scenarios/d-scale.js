@@ -4,6 +4,7 @@
 const { performance } = require('node:perf_hooks');
 const { ChartStore } = require('../../dist/index.js');
 const { BenchContext } = require('../lib/context');
+const { heapAfterGc } = require('../lib/inspector');
 const { latencySummary } = require('../lib/mqtt-load');
 const { seedChart, copyCharts } = require('../lib/bulk');
 const { chartFlow, namespaced, ring } = require('../lib/flows');
@@ -31,7 +32,7 @@ module.exports = async function scale(ctx) {
 
   const broker = await ctx.broker(true);
   const prefix = `bench/${ctx.runId}/scale`;
-  const nr = await ctx.nodeRed(namespaced(chartFlow({ brokerUrl: broker.url, prefix, store: storeConfig, definition: ring }), 'scale'), { label: 'scale' });
+  const nr = await ctx.nodeRed(namespaced(chartFlow({ brokerUrl: broker.url, prefix, store: storeConfig, definition: ring }), 'scale'), { label: 'scale', nodeArgs: ['--inspect=127.0.0.1:0'] });
   const client = await ctx.client(broker);
   await client.watch(prefix);
   await client.ready(prefix);
@@ -41,6 +42,9 @@ module.exports = async function scale(ctx) {
   const touched = Array.from({ length: touch }, (_, i) => `d-${i + 1}`);
   const touchedRun = await client.throughput({ prefix, chartIds: touched, window, seconds: 24 * 3600, maxEvents: touch, tag: 'touch' });
   const rssAfterTouch = BenchContext.rssMb(nr);
+  // What is held after a full collection, and the RSS then: a leak stays, garbage goes.
+  const heapAfterTouch = await heapAfterGc(nr);
+  const rssAfterGc = BenchContext.rssMb(nr);
 
   // The store's read of a chart that is not cached, as the runtime makes it for an event with an id
   // (snapshot and whether the id was applied): what a cold event waits for before XState runs.
@@ -61,7 +65,8 @@ module.exports = async function scale(ctx) {
   await ctx.stopNodeRed(nr);
   return {
     setup: { charts: scaleCharts, touched: touch, cache: 'default (settings.js xstate.cache.maxBytes unset)', insertSeconds: round(insertSeconds, 1), chartsTableMb: Math.round(Number(size[0].bytes) / 2 ** 20) },
-    rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch },
+    rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch, afterGc: rssAfterGc },
+    heapAfterGcMb: heapAfterTouch,
     touchEventsPerSecond: round(touchedRun.rate),
     coldLoadMs: latencySummary(reads),
     coldEventMs: latencySummary(cold),
