@@ -2,6 +2,7 @@
 // The one Node-RED process of scenarios a and c: every path side by side, each with its own topic
 // prefix (one connection per broker), so rounds can alternate between them.
 const { functionFlow, chartFlow, namespaced, shareBrokers, ring, chartIdsOf } = require('./flows');
+const { preload } = require('./store-calls');
 
 /**
  * Paths: `function` (no persistence), `postgres` and `embedded` charts on the broker with
@@ -25,7 +26,7 @@ function pipelineProcess(ctx, { defaultBroker = false } = {}) {
       paths[path.key] = { key: path.key, prefix, broker: path.broker, chartIds: chartIdsOf(path.key, ctx.options.charts) };
     }
     ctx.log(`starting Node-RED with the paths ${Object.keys(paths).join(', ')}`);
-    const nr = await ctx.nodeRed(shareBrokers(flows), { label: 'pipeline' });
+    const nr = await ctx.nodeRed(shareBrokers(flows), { label: 'pipeline', nodeArgs: preload });
     const clients = new Map();
     for (const path of Object.values(paths)) {
       if (!clients.has(path.broker)) clients.set(path.broker, await ctx.client(path.broker));

@@ -8,7 +8,9 @@ function rowsOf(results) {
   const rows = [];
   const { a, b, c, d, e, f } = results;
   if (a) {
-    const cpu = (key) => (a.nodeRedCpuMsPerEvent?.[key] === undefined ? '' : `; Node-RED CPU ${n(a.nodeRedCpuMsPerEvent[key], 2)} ms/event`);
+    const cpu = (key) =>
+      (a.nodeRedCpuMsPerEvent?.[key] === undefined ? '' : `; Node-RED CPU ${n(a.nodeRedCpuMsPerEvent[key], 2)} ms/event`) +
+      (a.transitionsPerCommit?.[key] === undefined ? '' : `; ${n(a.transitionsPerCommit[key], 1)} transitions/commit`);
     if (a.eventsPerSecond.function !== undefined) rows.push(['a', 'mqtt in → function → mqtt out (no persistence)', `${n(a.eventsPerSecond.function)} events/s${cpu('function')}`, '1', '']);
     if (a.eventsPerSecond.postgres !== undefined) rows.push(['a', 'mqtt in → xstate-chart (PostgreSQL) → mqtt out', `${n(a.eventsPerSecond.postgres)} events/s${cpu('postgres')}`, n(a.ratio.postgres, 2), '≥ 0.8']);
     if (a.eventsPerSecond.embedded !== undefined) rows.push(['a', 'mqtt in → xstate-chart (embedded) → mqtt out', `${n(a.eventsPerSecond.embedded)} events/s${cpu('embedded')}`, n(a.ratio.embedded, 2), '≥ 0.5']);
