@@ -22,6 +22,13 @@ class BenchContext {
     this.clients = [];
     this.cleanups = [];
     this.profileDir = path.join(__dirname, '..', 'results', 'profiles', this.runId);
+    this.started = new Set();
+    // A bench that dies of an error must not leave brokers and Node-RED processes behind.
+    this.onExit = () => {
+      for (const child of this.started) child.kill();
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    };
+    process.on('exit', this.onExit);
   }
 
   log(message) {
@@ -31,7 +38,10 @@ class BenchContext {
   /** The broker the bench starts: `noDelay` true (the SPEC's setting) or false (Mosquitto's default). */
   async broker(noDelay = true) {
     const key = noDelay ? 'noDelay' : 'default';
-    this.brokers[key] ??= startBroker({ noDelay });
+    this.brokers[key] ??= startBroker({ noDelay }).then((broker) => {
+      if (broker.kill) this.started.add({ kill: broker.kill });
+      return broker;
+    });
     return this.brokers[key];
   }
 
@@ -78,6 +88,7 @@ class BenchContext {
     const profile = this.options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.profileDir, label)}`] : [];
     const nr = new NodeRedProcess({ flows, userDir: fs.mkdtempSync(path.join(this.dir, `${label}-`)), settings, nodeArgs: [...profile, ...nodeArgs] });
     this.processes.push(nr);
+    this.started.add({ kill: () => nr.child?.kill('SIGKILL') });
     const startedAt = await nr.start();
     nr.startedAt = startedAt;
     return nr;
@@ -114,6 +125,7 @@ class BenchContext {
     for (const cleanup of this.cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
     for (const broker of Object.values(this.brokers)) await (await broker).stop().catch(() => {});
     fs.rmSync(this.dir, { recursive: true, force: true });
+    process.off('exit', this.onExit);
   }
 }
 
