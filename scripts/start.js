@@ -9,24 +9,12 @@
 //   DATABASE_URL    PostgreSQL connection string; unset: embedded database in the user directory
 //   NODE_RED_USER_DIR  Node-RED's user directory (default .node-red in this folder)
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { startEmbeddedBroker } = require('./embedded-broker');
+const { startEmbeddedBroker, portInUse } = require('./embedded-broker');
 const { root, linkPackage } = require('./user-dir');
 const userDir = path.resolve(process.env.NODE_RED_USER_DIR || path.join(root, '.node-red'));
 const editorPort = Number(process.env.PORT || 1880);
-
-function portInUse(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** The broker to use: MQTT_URL, an embedded aedes, or the broker already listening on the port. */
 async function chooseBroker() {

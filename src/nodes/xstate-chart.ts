@@ -12,6 +12,7 @@ import { ChartService } from '../runtime/chart-service';
 import type { Outcome } from '../runtime/chart-runtime';
 import type { StoreStatus } from '../store/chart-store';
 import { Downstream } from './downstream';
+import { keepTcpNoDelay } from './tcp-nodelay';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
 import { toNodeMessage } from './node-messages';
 import { Delivery } from './delivery';
@@ -58,6 +59,7 @@ export default function registerChartNode(RED: NodeAPI): void {
   function XStateChartNode(this: Node, config: ChartConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
+    const releaseNoDelay = keepTcpNoDelay(RED, node);
     const storeNode = config.store ? (RED.nodes.getNode(config.store) as StoreNode | null) : null;
     const store = storeNode?.store;
     const source = config.source === 'store' ? 'store' : 'inline';
@@ -284,6 +286,7 @@ export default function registerChartNode(RED: NodeAPI): void {
     (node as Node & { xstate?: typeof api }).xstate = api;
 
     node.on('close', (_removed: boolean, done: () => void) => {
+      releaseNoDelay();
       store?.off('status', onStoreStatus);
       if (statusTimer) clearTimeout(statusTimer);
       live.close();

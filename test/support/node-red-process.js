@@ -8,13 +8,17 @@ const { spawn } = require('node:child_process');
 const { linkPackage } = require('../../scripts/user-dir');
 
 class NodeRedProcess {
-  /** `settings`: more of settings.js (plain data, e.g. `adminAuth` or `xstate`). */
-  constructor({ flows, userDir, port = 0, env = {}, settings = {} }) {
+  /**
+   * `settings`: more of settings.js, e.g. `{ xstate: { tcpNoDelay: false } }` (JSON values only);
+   * `nodeArgs`: options for node itself, e.g. `['--cpu-prof']`.
+   */
+  constructor({ flows, userDir, port = 0, env = {}, settings = {}, nodeArgs = [] }) {
     this.flows = flows;
     this.userDir = userDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'xstate-nr-'));
     this.port = port;
     this.env = env;
     this.settings = settings;
+    this.nodeArgs = nodeArgs;
     this.output = '';
     this.outputListeners = new Set();
   }
@@ -24,12 +28,10 @@ class NodeRedProcess {
     fs.mkdirSync(this.userDir, { recursive: true });
     linkPackage(this.userDir);
     fs.writeFileSync(path.join(this.userDir, 'flows.json'), JSON.stringify(this.flows, null, 2));
-    fs.writeFileSync(
-      path.join(this.userDir, 'settings.js'),
-      `module.exports = { flowFile: 'flows.json', credentialSecret: false, uiHost: '127.0.0.1', uiPort: ${this.port}, logging: { console: { level: 'info' } }, editorTheme: { tours: false }, ...${JSON.stringify(this.settings)} };\n`,
-    );
+    const settings = { flowFile: 'flows.json', credentialSecret: false, uiHost: '127.0.0.1', uiPort: this.port, logging: { console: { level: 'info' } }, editorTheme: { tours: false }, ...this.settings };
+    fs.writeFileSync(path.join(this.userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};\n`);
     const red = require.resolve('node-red/red.js');
-    this.child = spawn(process.execPath, [red, '--userDir', this.userDir, '--settings', path.join(this.userDir, 'settings.js')], {
+    this.child = spawn(process.execPath, [...this.nodeArgs, red, '--userDir', this.userDir, '--settings', path.join(this.userDir, 'settings.js')], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

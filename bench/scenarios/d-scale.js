@@ -1,0 +1,75 @@
+'use strict';
+// d. Scale: a million charts in the store; the Node-RED process's memory after touching 100,000 of
+// them (default cache settings); how long loading a chart that is not cached takes.
+const { performance } = require('node:perf_hooks');
+const { ChartStore } = require('../../dist/index.js');
+const { BenchContext } = require('../lib/context');
+const { heapAfterGc } = require('../lib/inspector');
+const { latencySummary } = require('../lib/mqtt-load');
+const { seedChart, copyCharts } = require('../lib/bulk');
+const { chartFlow, namespaced, ring } = require('../lib/flows');
+const { round } = require('../lib/stats');
+
+const COLD_SAMPLES = 1000;
+const EVENT_SAMPLES = 200;
+
+/** `count` distinct random integers in [lo, hi]. */
+function randomIds(count, lo, hi) {
+  const picked = new Set();
+  while (picked.size < Math.min(count, hi - lo + 1)) picked.add(lo + Math.floor(Math.random() * (hi - lo + 1)));
+  return [...picked];
+}
+
+module.exports = async function scale(ctx) {
+  const { scaleCharts, touch, window } = ctx.options;
+  const storeConfig = ctx.postgresStore('scale');
+  const machineId = await seedChart(storeConfig, ring, [{ type: 'next' }]);
+  const sql = await ctx.sql();
+  ctx.log(`d: copying the seed chart to ${scaleCharts.toLocaleString('en')} charts`);
+  const insertSeconds = await copyCharts(sql, storeConfig.schema, { machineId, prefix: 'd-', to: scaleCharts, log: (m) => ctx.log(`d: ${m}`) });
+  const { rows: size } = await sql.query(`select pg_total_relation_size($1) as bytes`, [`"${storeConfig.schema}".charts`]);
+  await sql.end();
+
+  const broker = await ctx.broker(true);
+  const prefix = `bench/${ctx.runId}/scale`;
+  const nr = await ctx.nodeRed(namespaced(chartFlow({ brokerUrl: broker.url, prefix, store: storeConfig, definition: ring }), 'scale'), { label: 'scale', nodeArgs: ['--inspect=127.0.0.1:0'] });
+  const client = await ctx.client(broker);
+  await client.watch(prefix);
+  await client.ready(prefix);
+  const rssAfterStart = BenchContext.rssMb(nr);
+
+  ctx.log(`d: touching ${touch.toLocaleString('en')} charts`);
+  const touched = Array.from({ length: touch }, (_, i) => `d-${i + 1}`);
+  const touchedRun = await client.throughput({ prefix, chartIds: touched, window, seconds: 24 * 3600, maxEvents: touch, tag: 'touch' });
+  const rssAfterTouch = BenchContext.rssMb(nr);
+  // What is held after a full collection, and the RSS then: a leak stays, garbage goes.
+  const heapAfterTouch = await heapAfterGc(nr);
+  const rssAfterGc = BenchContext.rssMb(nr);
+
+  // The store's read of a chart that is not cached, as the runtime makes it for an event with an id
+  // (snapshot and whether the id was applied): what a cold event waits for before XState runs.
+  const store = new ChartStore(storeConfig);
+  const reads = [];
+  try {
+    for (const g of randomIds(COLD_SAMPLES, touch + 1, scaleCharts)) {
+      const started = performance.now();
+      await store.loadStoredChart(machineId, `d-${g}`, `cold-${g}`);
+      reads.push(performance.now() - started);
+    }
+  } finally {
+    await store.close();
+  }
+  // End to end, one event at a time: to charts never touched (not cached) and to the last touched.
+  const cold = await client.oneAtATime({ prefix, chartIds: randomIds(EVENT_SAMPLES, touch + 1, scaleCharts).map((g) => `d-${g}`), samples: EVENT_SAMPLES, tag: 'cold' });
+  const warm = await client.oneAtATime({ prefix, chartIds: touched.slice(-EVENT_SAMPLES), samples: EVENT_SAMPLES, tag: 'warm' });
+  await ctx.stopNodeRed(nr);
+  return {
+    setup: { charts: scaleCharts, touched: touch, cache: 'default (settings.js xstate.cache.maxBytes unset)', insertSeconds: round(insertSeconds, 1), chartsTableMb: Math.round(Number(size[0].bytes) / 2 ** 20) },
+    rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch, afterGc: rssAfterGc },
+    heapAfterGcMb: heapAfterTouch,
+    touchEventsPerSecond: round(touchedRun.rate),
+    coldLoadMs: latencySummary(reads),
+    coldEventMs: latencySummary(cold),
+    warmEventMs: latencySummary(warm),
+  };
+};
