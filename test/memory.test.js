@@ -33,9 +33,9 @@ for (const backend of backends) {
         assert.equal(outcome.kind, 'applied');
         most = Math.max(most, cache.bytes);
       }
-      // 60 charts × 100 KiB is 6 MiB: about ten fit.
+      // 60 charts × 100 KiB is 6 MiB of JSON, about three times that in memory: a few fit.
       assert.ok(most <= budget, `never over the budget (at most ${most} bytes)`);
-      assert.ok(cache.size >= 5 && cache.size <= 10, `${cache.size} charts kept`);
+      assert.ok(cache.size >= 2 && cache.size <= 10, `${cache.size} charts kept`);
       // A chart that was let go is read again, and goes on from its committed state.
       const again = await runtime.dispatch('big-0', { type: 'fill', data: 'small' });
       assert.equal(again.kind, 'applied');

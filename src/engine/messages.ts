@@ -23,6 +23,22 @@ export interface OutMessage {
   payload: unknown;
   retain: boolean;
   xstate: MessageMeta;
+  /** The payload as JSON text, once it was serialized (not part of the message itself). */
+  payloadJson?: string;
+}
+
+/**
+ * A transition's messages as JSON text, each payload serialized once (the state message's payload
+ * is the chart's state, whose JSON the caller usually has already): what the outbox row holds. Each
+ * message keeps its payload's JSON for its delivery, which parses a copy from it.
+ */
+export function messagesJson(messages: OutMessage[], known?: { payload: unknown; json: string }): string {
+  const parts = messages.map((message) => {
+    const payloadJson = known && message.payload === known.payload ? known.json : JSON.stringify(message.payload);
+    Object.defineProperty(message, 'payloadJson', { value: payloadJson, enumerable: false, configurable: true });
+    return `{"output":${message.output},"topic":${JSON.stringify(message.topic)},"payload":${payloadJson},"retain":${message.retain},"xstate":${JSON.stringify(message.xstate)}}`;
+  });
+  return `[${parts.join(',')}]`;
 }
 
 export interface ActionMessage {

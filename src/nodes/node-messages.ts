@@ -1,11 +1,15 @@
 import type { OutMessage } from '../engine/messages';
 import type { NodeMessage } from './node-red';
 
-/** Node-RED message for an outgoing message; payloads are copied so no flow can touch a chart's state. */
+/**
+ * Node-RED message for an outgoing message; payloads are copied so no flow can touch a chart's state
+ * (parsed from their JSON when it was made already: cheaper than a structured clone).
+ */
 export function toNodeMessage(message: OutMessage): NodeMessage {
+  const { payload, payloadJson } = message;
   return {
     topic: message.topic,
-    payload: typeof message.payload === 'object' ? structuredClone(message.payload) : message.payload,
+    payload: typeof payload !== 'object' || payload === null ? payload : payloadJson !== undefined ? JSON.parse(payloadJson) : structuredClone(payload),
     retain: message.retain,
     qos: 1,
     chartId: message.xstate.chartId,

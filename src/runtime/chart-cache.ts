@@ -1,10 +1,10 @@
 import { LRUCache } from 'lru-cache';
 
-/** Default byte budget of the charts kept in memory, in bytes of their snapshots' JSON. */
+/** Default budget of the charts kept in memory, in (estimated) bytes of memory. */
 export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 
 interface Sized {
-  /** Bytes of the entry's JSON form: what the budget counts. */
+  /** What the entry takes in memory, estimated: what the budget counts. */
   bytes: number;
 }
 

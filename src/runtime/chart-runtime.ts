@@ -4,7 +4,7 @@ import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine
 import { ChartError, messageOf } from '../engine/errors';
 import { initialStep, persistSnapshot, restoreSnapshot, stepIfAccepted, type CompiledMachine, type EventObject, type ExternalAction, type Step, type TimerChange } from '../engine/machine';
 import { mappedSnapshot, movedTimer, planMove, withDefaults, type Move } from '../engine/migrate';
-import { errorMessage, transitionMessages, type OutMessage } from '../engine/messages';
+import { errorMessage, messagesJson, transitionMessages, type OutMessage } from '../engine/messages';
 import type { ChartRecord } from '../store/chart-record';
 import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transitions';
 import type { StoredChart } from '../store/sql/load-chart';
@@ -67,7 +67,7 @@ interface LiveChart {
   seq: number;
   /** The id of the event of its last transition, when it had one. */
   lastEventId?: string;
-  /** Size of its snapshot's JSON: what the cache budget counts. */
+  /** What it takes in memory, estimated from its snapshot's JSON (see {@link memoryOf}): what the cache budget counts. */
   bytes: number;
   /** The version it was told once it cannot move to (`definition_incompatible`). */
   toldIncompatible?: number;
@@ -82,6 +82,15 @@ interface View {
 }
 
 const COMPARE_AND_SET_ATTEMPTS = 5;
+
+/**
+ * The memory a remembered chart takes, estimated from the length of its snapshot's JSON: XState's
+ * snapshot object (its active state nodes, context, history) costs a fixed part and about three
+ * times its JSON (measured with bench d: about 0.7 KB of heap for an 85-character snapshot).
+ */
+export function memoryOf(snapshotJsonLength: number): number {
+  return 512 + 3 * snapshotJsonLength;
+}
 export const DEFAULT_MAX_CONTEXT_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_QUEUE_PER_CHART = 1000;
 
@@ -310,7 +319,7 @@ export class ChartRuntime {
         cancel: t.cancel,
         fired: t.fired,
         eventId: t.eventId,
-        outbox: this.options.outboxOwner === undefined ? undefined : messages,
+        outboxJson: this.options.outboxOwner === undefined ? undefined : messagesJson(messages, { payload: state, json: json.state }),
         outboxOwner: this.options.outboxOwner,
         logged: { event: t.event, from: from ? from.snapshot.value : null, to: state.value },
       });
@@ -328,7 +337,7 @@ export class ChartRuntime {
       snapshot: next.snapshot,
       seq,
       lastEventId: t.event.id,
-      bytes: json.snapshot.length,
+      bytes: memoryOf(json.snapshot.length),
       toldIncompatible: t.notices.length > 0 ? this.version : from?.toldIncompatible,
     };
     this.cache.set(chartId, chart);
@@ -472,7 +481,7 @@ export class ChartRuntime {
       snapshot,
       seq: stored.seq,
       lastEventId: stored.lastEventId,
-      bytes: stored.bytes,
+      bytes: memoryOf(stored.bytes),
       toldIncompatible: previous?.toldIncompatible,
     };
     this.cache.set(chartId, chart);

@@ -83,6 +83,7 @@ export class ChartStore extends EventEmitter {
       // PGlite has one connection: a second transaction would only queue behind the first.
       concurrency: options.commitConcurrency ?? (this.backend === 'embedded' ? 1 : 4),
       maxSize: options.commitGroupSize ?? 500,
+      gatherOneTurn: this.backend === 'embedded',
     });
   }
 

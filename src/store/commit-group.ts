@@ -14,6 +14,12 @@ export interface CommitGroupOptions {
   concurrency: number;
   /** Largest group. */
   maxSize: number;
+  /**
+   * Gather for one turn of the event loop before a group starts. For a database that runs in this
+   * thread (PGlite): its work blocks the loop, so events that arrived meanwhile are handled only
+   * after it, and a group started at once would hold one transition. A turn lets them in first.
+   */
+  gatherOneTurn?: boolean;
 }
 
 /**
@@ -25,19 +31,30 @@ export interface CommitGroupOptions {
 export class CommitGroup {
   private queue: Waiting[] = [];
   private inFlight = 0;
+  private gathering = false;
 
   constructor(private readonly options: CommitGroupOptions) {}
 
   commit(commit: TransitionCommit): Promise<CommitResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ commit, key: `${commit.record.machineId}\u0000${commit.record.chartId}`, resolve, reject });
-      this.next();
+      this.schedule();
     });
   }
 
   /** Commits waiting for a transaction. */
   get waiting(): number {
     return this.queue.length;
+  }
+
+  private schedule(): void {
+    if (!this.options.gatherOneTurn) return this.next();
+    if (this.gathering) return;
+    this.gathering = true;
+    setImmediate(() => {
+      this.gathering = false;
+      this.next();
+    });
   }
 
   private next(): void {
@@ -52,7 +69,7 @@ export class CommitGroup {
         )
         .finally(() => {
           this.inFlight--;
-          this.next();
+          if (this.queue.length > 0) this.schedule();
         });
     }
   }

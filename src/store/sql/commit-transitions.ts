@@ -24,8 +24,10 @@ export interface TransitionCommit {
   fired?: FiredTimer;
   /** The event's idempotency key: remembered with the transition, refused if already there. */
   eventId?: string;
-  /** The messages of the transition, kept in the outbox until they are delivered. */
+  /** The messages of the transition, kept in the outbox until they are delivered... */
   outbox?: unknown[];
+  /** ...or the same as JSON text, when the caller made it already. */
+  outboxJson?: string;
   /** The relay that delivers the outbox row (see the `relays` table). */
   outboxOwner?: string;
   /** The transition for the chart's log of last transitions: the event, and the values before and after. */
@@ -47,7 +49,6 @@ export type CommitResult = 'committed' | 'conflict' | 'stale' | 'duplicate';
 const TRIM_LOG_EVERY = 10;
 
 const keyOf = (record: ChartRecord) => `${record.machineId}\u0000${record.chartId}`;
-const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
 /**
  * Commits a group of transitions of different charts (a chart appears once: the caller keeps two
@@ -61,53 +62,41 @@ const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.string
  */
 export async function commitTransitions(db: Queryable, schema: string, commits: TransitionCommit[], options: CommitOptions = { transitionsKept: 0 }): Promise<CommitResult[]> {
   if (commits.length === 0) return [];
-  const index = commits.map((_, i) => i);
-  const column = <T>(pick: (c: TransitionCommit) => T) => commits.map(pick);
+  const logging = options.transitionsKept > 0;
+  const text = (value: string | undefined | null) => (value === undefined || value === null ? 'null' : JSON.stringify(value));
+  const json = (value: unknown) => (value === undefined ? 'null' : JSON.stringify(value));
+
+  // The group as one JSON document, one object per transition; the state, snapshot and messages,
+  // serialized already, are put in as they are (no escaping, no second serialization).
+  const rows = commits.map((c, i) => {
+    const { record } = c;
+    const logged = logging && c.logged ? c.logged : undefined;
+    const trimBelow = logged && record.seq % TRIM_LOG_EVERY === 0 ? record.seq - options.transitionsKept : null;
+    const messages = c.outboxJson ?? (c.outbox === undefined ? 'null' : JSON.stringify(c.outbox));
+    return (
+      `{"i":${i},"machine_id":${text(record.machineId)},"chart_id":${text(record.chartId)},"machine_version":${record.machineVersion},` +
+      `"seq":${record.seq},"expected_seq":${c.expectedSeq},"status":${text(record.status)},` +
+      `"state":${c.json?.state ?? JSON.stringify(record.state)},"snapshot":${c.json?.snapshot ?? JSON.stringify(record.snapshot)},` +
+      `"commit_id":${text(record.commitId)},"event_id":${text(c.eventId)},"fired_timer":${text(c.fired?.timerId)},"fired_seq":${c.fired?.scheduledSeq ?? 'null'},` +
+      `"messages":${messages},"owner":${text(c.outboxOwner)},` +
+      `"log_event":${logged ? json(logged.event) : 'null'},"log_from":${logged ? json(logged.from) : 'null'},"log_to":${logged ? json(logged.to) : 'null'},"log_below":${trimBelow ?? 'null'}}`
+    );
+  });
 
   // One operation per timer row: a fired timer that the transition schedules again is replaced by
   // the upsert rather than deleted first, and one it cancels is deleted once.
-  const deletes: Array<{ i: number; timerId: string }> = [];
+  const deletes: Array<{ i: number; timer_id: string }> = [];
   commits.forEach((c, i) => {
-    for (const timerId of c.cancel) deletes.push({ i, timerId });
-    if (c.fired && !c.schedule.some((t) => t.id === c.fired?.timerId) && !c.cancel.includes(c.fired.timerId)) deletes.push({ i, timerId: c.fired.timerId });
+    for (const timerId of c.cancel) deletes.push({ i, timer_id: timerId });
+    if (c.fired && !c.schedule.some((t) => t.id === c.fired?.timerId) && !c.cancel.includes(c.fired.timerId)) deletes.push({ i, timer_id: c.fired.timerId });
   });
-  const schedules = commits.flatMap((c, i) => c.schedule.map((timer) => ({ i, timer })));
-  const logging = options.transitionsKept > 0;
+  const schedules = commits.flatMap((c, i) => c.schedule.map((timer) => ({ i, timer_id: timer.id, event: timer.event, delay_ms: timer.delayMs })));
 
-  const params: unknown[] = [
-    index, // $1
-    column((c) => c.record.machineId), // $2
-    column((c) => c.record.chartId),
-    column((c) => c.record.machineVersion),
-    column((c) => c.record.seq), // $5
-    column((c) => c.expectedSeq),
-    column((c) => c.record.status),
-    column((c) => c.json?.state ?? JSON.stringify(c.record.state)),
-    column((c) => c.json?.snapshot ?? JSON.stringify(c.record.snapshot)),
-    column((c) => c.record.commitId ?? null), // $10
-    column((c) => c.eventId ?? null),
-    column((c) => c.fired?.timerId ?? null),
-    column((c) => c.fired?.scheduledSeq ?? null),
-    column((c) => (c.outbox === undefined ? null : JSON.stringify(c.outbox))),
-    column((c) => c.outboxOwner ?? null), // $15
-    column((c) => (logging && c.logged ? jsonOrNull(c.logged.event) : null)),
-    column((c) => (logging && c.logged ? jsonOrNull(c.logged.from) : null)),
-    column((c) => (logging && c.logged ? jsonOrNull(c.logged.to) : null)),
-    // The log is trimmed below this seq for the transitions whose seq is a multiple of TRIM_LOG_EVERY.
-    column((c) => (logging && c.logged && c.record.seq % TRIM_LOG_EVERY === 0 ? c.record.seq - options.transitionsKept : null)),
-    deletes.map((d) => d.i), // $20
-    deletes.map((d) => d.timerId),
-    schedules.map((s) => s.i),
-    schedules.map((s) => s.timer.id),
-    schedules.map((s) => JSON.stringify(s.timer.event)),
-    schedules.map((s) => s.timer.delayMs), // $25
-  ];
-  const { rows } = await db.query<{ i: number }>(
+  const { rows: written } = await db.query<{ i: number }>(
     `with input as (
-       select * from unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::text[], $8::jsonb[], $9::jsonb[],
-                            $10::text[], $11::text[], $12::text[], $13::bigint[], $14::jsonb[], $15::text[], $16::jsonb[], $17::jsonb[], $18::jsonb[], $19::bigint[])
-         as u(i, machine_id, chart_id, machine_version, seq, expected_seq, status, state, snapshot,
-              commit_id, event_id, fired_timer, fired_seq, messages, owner, log_event, log_from, log_to, log_below)
+       select * from jsonb_to_recordset($1::jsonb)
+         as u(i int, machine_id text, chart_id text, machine_version int, seq bigint, expected_seq bigint, status text, state jsonb, snapshot jsonb,
+              commit_id text, event_id text, fired_timer text, fired_seq bigint, messages jsonb, owner text, log_event jsonb, log_from jsonb, log_to jsonb, log_below bigint)
      ),
      created as (
        insert into ${schema}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot, commit_id)
@@ -138,13 +127,13 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
        on conflict do nothing
      ),
      gone as (
-       delete from ${schema}.timers t using unnest($20::int[], $21::text[]) as d(i, timer_id), landed l
+       delete from ${schema}.timers t using jsonb_to_recordset($2::jsonb) as d(i int, timer_id text), landed l
         where l.i = d.i and t.machine_id = l.machine_id and t.chart_id = l.chart_id and t.timer_id = d.timer_id
      ),
      scheduled as (
        insert into ${schema}.timers (machine_id, chart_id, timer_id, event, due_at, scheduled_seq)
        select l.machine_id, l.chart_id, s.timer_id, s.event, now() + s.delay_ms * interval '1 millisecond', l.seq
-         from unnest($22::int[], $23::text[], $24::jsonb[], $25::double precision[]) as s(i, timer_id, event, delay_ms) join landed l using (i)
+         from jsonb_to_recordset($3::jsonb) as s(i int, timer_id text, event jsonb, delay_ms double precision) join landed l using (i)
        on conflict (machine_id, chart_id, timer_id) do update
          set event = excluded.event, due_at = excluded.due_at, scheduled_seq = excluded.scheduled_seq, claimed_by = null, claimed_until = null
      ),
@@ -161,11 +150,13 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
         where l.log_below is not null and t.machine_id = l.machine_id and t.chart_id = l.chart_id and t.seq <= l.log_below
      )
      select i from landed`,
-    params,
+    [`[${rows.join(',')}]`, JSON.stringify(deletes), JSON.stringify(schedules)],
+    // Prepared once per connection: the statement is the same for every group of this schema.
+    { name: `xstate-commit:${schema}` },
   );
-  const written = new Set(rows.map((row) => Number(row.i)));
-  if (written.size === commits.length) return commits.map(() => 'committed');
-  return whyRefused(db, schema, commits, written);
+  const landed = new Set(written.map((row) => Number(row.i)));
+  if (landed.size === commits.length) return commits.map(() => 'committed');
+  return whyRefused(db, schema, commits, landed);
 }
 
 /**
