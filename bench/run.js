@@ -50,6 +50,8 @@ const defaults = {
   out: undefined,
   smoke: false,
   profile: false,
+  // Options for the Node-RED processes' node, comma-separated (e.g. "--max-old-space-size=256").
+  nodeArgs: '',
 };
 // Smoke: fewer charts so that set-up (Node-RED, PGlite, creating the charts) stays well under 30 s.
 const smoke = { only: 'a,b', rounds: 1, seconds: 2, charts: 200, window: 100 };

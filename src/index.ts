@@ -34,3 +34,8 @@ export { journeys } from './nodes/delivery';
 export { MachineVersions } from './runtime/machine-versions';
 export { isoDurationMs } from './engine/delays';
 export { actionBus } from './runtime/action-bus';
+export { parseMigrate, planMove } from './engine/migrate';
+export type { MigrateMap } from './engine/migrate';
+export { impactOf } from './engine/impact';
+export type { Impact, ImpactGroup } from './engine/impact';
+export { validateDefinition } from './engine/validate';

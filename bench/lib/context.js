@@ -86,7 +86,8 @@ class BenchContext {
   async nodeRed(flows, { settings = {}, label = 'node-red', nodeArgs = [] } = {}) {
     // --profile: a CPU profile per process, written when it exits (stopped, not killed).
     const profile = this.options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.profileDir, label)}`] : [];
-    const nr = new NodeRedProcess({ flows, userDir: fs.mkdtempSync(path.join(this.dir, `${label}-`)), settings, nodeArgs: [...profile, ...nodeArgs] });
+    const given = this.options.nodeArgs ? this.options.nodeArgs.split(',').filter(Boolean) : [];
+    const nr = new NodeRedProcess({ flows, userDir: fs.mkdtempSync(path.join(this.dir, `${label}-`)), settings, nodeArgs: [...profile, ...given, ...nodeArgs] });
     this.processes.push(nr);
     this.started.add({ kill: () => nr.child?.kill('SIGKILL') });
     const startedAt = await nr.start();

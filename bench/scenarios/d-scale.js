@@ -2,7 +2,7 @@
 // d. Scale: a million charts in the store; the Node-RED process's memory after touching 100,000 of
 // them (default cache settings); how long loading a chart that is not cached takes.
 const { performance } = require('node:perf_hooks');
-const { ChartStore } = require('../../dist/index.js');
+const { ChartStore, compileMachine, parseMigrate, impactOf } = require('../../dist/index.js');
 const { BenchContext } = require('../lib/context');
 const { heapAfterGc } = require('../lib/inspector');
 const { latencySummary } = require('../lib/mqtt-load');
@@ -28,7 +28,12 @@ module.exports = async function scale(ctx) {
   ctx.log(`d: copying the seed chart to ${scaleCharts.toLocaleString('en')} charts`);
   const insertSeconds = await copyCharts(sql, storeConfig.schema, { machineId, prefix: 'd-', to: scaleCharts, log: (m) => ctx.log(`d: ${m}`) });
   const { rows: size } = await sql.query(`select pg_total_relation_size($1) as bytes`, [`"${storeConfig.schema}".charts`]);
+  // What autovacuum does on its own after a bulk load: the visibility map lets the impact report
+  // count from its index alone.
+  await sql.query(`vacuum analyze "${storeConfig.schema}".charts`);
   await sql.end();
+  const impact = await impactReport(storeConfig, machineId);
+  ctx.log(`d: impact report on ${scaleCharts.toLocaleString('en')} charts: p50 ${impact.p50} ms, max ${impact.max} ms`);
 
   const broker = await ctx.broker(true);
   const prefix = `bench/${ctx.runId}/scale`;
@@ -68,8 +73,35 @@ module.exports = async function scale(ctx) {
     rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch, afterGc: rssAfterGc },
     heapAfterGcMb: heapAfterTouch,
     touchEventsPerSecond: round(touchedRun.rate),
+    impactReportMs: impact,
     coldLoadMs: latencySummary(reads),
     coldEventMs: latencySummary(cold),
     warmEventMs: latencySummary(warm),
   };
 };
+
+/**
+ * The impact report of a new version of the ring machine (its state s1 renamed, with a map),
+ * as `POST /xstate-chart/{id}/impact` computes it: the store's counts per version and state, and
+ * what the candidate does to each group. Timed 5 times.
+ */
+async function impactReport(storeConfig, machineId) {
+  const store = new ChartStore(storeConfig);
+  try {
+    const renamed = JSON.parse(JSON.stringify(ring).replace(/"s1"/g, '"first"'));
+    const candidate = compileMachine(renamed);
+    const migrate = parseMigrate({ states: { s1: 'first' } });
+    const times = [];
+    let report;
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      const [groups, timers] = await Promise.all([store.chartsByState(machineId), store.timersByState(machineId)]);
+      report = impactOf({ candidate, migrate, version: 2, changed: true, versioning: 'move', groups, timers, machineOf: () => undefined });
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    return { p50: round(times[2], 1), max: round(times[4], 1), charts: report.totals.charts, groups: report.groups.length };
+  } finally {
+    await store.close();
+  }
+}

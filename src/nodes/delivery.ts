@@ -47,7 +47,7 @@ interface Journey {
   holders: number;
   route: Route;
   /** Holders that never complete messages: they let go when they pass it on, or after a grace. */
-  passers: Map<string, NodeJS.Timeout | undefined>;
+  passers?: Map<string, NodeJS.Timeout | undefined>;
   failure?: unknown;
   settle: (failure?: unknown) => void;
 }
@@ -88,13 +88,13 @@ class Journeys {
   }
 
   begin(msgid: string, route: Route, settle: (failure?: unknown) => void): void {
-    this.journeys.set(msgid, { holders: 0, route, passers: new Map(), settle });
+    this.journeys.set(msgid, { holders: 0, route, settle });
   }
 
   end(msgid: string): void {
     const journey = this.journeys.get(msgid);
     if (!journey) return;
-    for (const timer of journey.passers.values()) if (timer) clearTimeout(timer);
+    for (const timer of journey.passers?.values() ?? []) if (timer) clearTimeout(timer);
     this.journeys.delete(msgid);
   }
 
@@ -114,10 +114,10 @@ class Journeys {
       if (!journey || destination === undefined) continue;
       if (journey.route.follows(destination)) {
         journey.holders++;
-        if (!journey.route.completes(destination)) journey.passers.set(destination, undefined);
+        if (!journey.route.completes(destination)) (journey.passers ??= new Map()).set(destination, undefined);
       }
       const source = event.source?.id;
-      if (source !== undefined && journey.passers.has(source)) passedOn.push([journey, source, event.msg?._msgid as string]);
+      if (source !== undefined && journey.passers?.has(source)) passedOn.push([journey, source, event.msg?._msgid as string]);
     }
     // After the copies handed on are counted: a node that passes a message on lets go of it.
     for (const [journey, source, msgid] of passedOn) this.letGo(journey, source, msgid);
@@ -126,7 +126,7 @@ class Journeys {
   private received(event: ReceiveEvent): void {
     const journey = this.journeyOf(event.msg);
     const nodeId = event.destination?.id;
-    if (!journey || nodeId === undefined || !journey.passers.has(nodeId) || journey.passers.get(nodeId)) return;
+    if (!journey?.passers || nodeId === undefined || !journey.passers.has(nodeId) || journey.passers.get(nodeId)) return;
     const msgid = event.msg?._msgid as string;
     const timer = setTimeout(() => this.letGo(journey, nodeId, msgid), PASS_ON_GRACE_MS);
     timer.unref();
@@ -134,7 +134,7 @@ class Journeys {
   }
 
   private letGo(journey: Journey, nodeId: string, msgid: string): void {
-    if (!journey.passers.has(nodeId)) return;
+    if (!journey.passers?.has(nodeId)) return;
     const timer = journey.passers.get(nodeId);
     if (timer) clearTimeout(timer);
     journey.passers.delete(nodeId);
@@ -168,7 +168,10 @@ export const journeys = new Journeys();
  */
 export class Delivery implements DeliveryPort {
   private readonly hooks?: Hooks;
-  private readonly waiting = new Map<string, (failure?: unknown) => void>();
+  /** Messages on their way: how to settle each, and when it is late. */
+  private readonly waiting = new Map<string, { settle: (failure?: unknown) => void; deadline: number }>();
+  /** One look at the deadlines a second while messages are on their way (not a timer per message). */
+  private sweeper?: NodeJS.Timeout;
   private closed = false;
 
   constructor(
@@ -188,47 +191,66 @@ export class Delivery implements DeliveryPort {
     return this.downstream.connected();
   }
 
+  /** Sends the messages; resolves when every one is through, rejects with the first failure. */
   deliver(messages: OutMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('closed'));
     const outputs: NodeMessage[][] = [[], [], []];
-    const ids: string[] = [];
-    const arrivals: Array<Promise<void>> = [];
+    const followed: string[] = [];
     for (const message of messages) {
       const msg = toNodeMessage(message);
       msg._msgid = randomUUID();
       outputs[message.output].push(msg);
-      if (this.hooks) {
-        ids.push(msg._msgid);
-        arrivals.push(this.follow(msg._msgid));
-      }
+      if (this.hooks) followed.push(msg._msgid);
       if (message.output === Output.Action) actionBus.publish({ sourceNodeId: this.node.id, message });
     }
+    const through = followed.length === 0 ? Promise.resolve() : this.follow(followed);
     this.node.send(outputs.map((list) => (list.length === 0 ? null : list)));
     // Sent on no wire at all: nobody holds it, it is through.
-    for (const msgid of ids) if (journeys.holders(msgid) === 0) this.waiting.get(msgid)?.();
-    return Promise.all(arrivals).then(() => {});
+    for (const msgid of followed) if (journeys.holders(msgid) === 0) this.waiting.get(msgid)?.settle();
+    return through;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const settle of [...this.waiting.values()]) settle(new Error('closed'));
+    for (const { settle } of [...this.waiting.values()]) settle(new Error('closed'));
+    if (this.sweeper) clearInterval(this.sweeper);
     if (this.hooks) journeys.detach();
   }
 
-  private follow(msgid: string): Promise<void> {
+  /** Follows a hand-over's messages: resolves when all are through, rejects at the first failure or when one is late. */
+  private follow(msgids: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      const settle = (failure?: unknown) => {
-        clearTimeout(timer);
-        journeys.end(msgid);
-        this.waiting.delete(msgid);
-        if (failure) reject(failure);
-        else resolve();
-      };
-      const timer = setTimeout(() => settle(new DeliveryTimeout(`not completed by the flow within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
-      timer.unref();
-      this.waiting.set(msgid, settle);
-      journeys.begin(msgid, this.downstream, settle);
+      let remaining = msgids.length;
+      let failed = false;
+      const deadline = Date.now() + this.ackTimeoutMs;
+      for (const msgid of msgids) {
+        const settle = (failure?: unknown) => {
+          if (!this.waiting.delete(msgid)) return;
+          journeys.end(msgid);
+          if (failed) return;
+          if (failure) {
+            failed = true;
+            reject(failure);
+          } else if (--remaining === 0) {
+            resolve();
+          }
+        };
+        this.waiting.set(msgid, { settle, deadline });
+        journeys.begin(msgid, this.downstream, settle);
+      }
+      this.sweeper ??= setInterval(() => this.sweep(), Math.min(1000, this.ackTimeoutMs)).unref();
     });
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const { settle, deadline } of [...this.waiting.values()]) {
+      if (deadline <= now) settle(new DeliveryTimeout(`not completed by the flow within ${this.ackTimeoutMs} ms`));
+    }
+    if (this.waiting.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 }
