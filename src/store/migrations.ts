@@ -117,6 +117,15 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
       alter table ${s}.charts add column value_key text generated always as ((state->'value')::text) stored;
       create index charts_by_state on ${s}.charts (machine_id, machine_version, value_key);`,
   },
+  {
+    // What is stored to be given back whole, never queried inside, is kept as the text it came as
+    // (json): a jsonb value is parsed into its binary form on every write, which costs the most on
+    // the embedded database, where it runs in Node-RED's own thread.
+    version: 8,
+    sql: (s) => `
+      alter table ${s}.charts alter column snapshot type json using snapshot::json;
+      alter table ${s}.outbox alter column messages type json using messages::json;`,
+  },
 ];
 
 export async function migrate(db: Db, schema: string): Promise<number[]> {

@@ -66,8 +66,9 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
   const text = (value: string | undefined | null) => (value === undefined || value === null ? 'null' : JSON.stringify(value));
   const json = (value: unknown) => (value === undefined ? 'null' : JSON.stringify(value));
 
-  // The group as one JSON document, one object per transition; the state, snapshot and messages,
-  // serialized already, are put in as they are (no escaping, no second serialization).
+  // The group as one JSON document (json: read as text, each field parsed only where its column is
+  // jsonb), one object per transition; the state, snapshot and messages, serialized already, are put
+  // in as they are (no escaping, no second serialization).
   const rows = commits.map((c, i) => {
     const { record } = c;
     const logged = logging && c.logged ? c.logged : undefined;
@@ -94,9 +95,9 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
 
   const { rows: written } = await db.query<{ i: number }>(
     `with input as (
-       select * from jsonb_to_recordset($1::jsonb)
-         as u(i int, machine_id text, chart_id text, machine_version int, seq bigint, expected_seq bigint, status text, state jsonb, snapshot jsonb,
-              commit_id text, event_id text, fired_timer text, fired_seq bigint, messages jsonb, owner text, log_event jsonb, log_from jsonb, log_to jsonb, log_below bigint)
+       select * from json_to_recordset($1::json)
+         as u(i int, machine_id text, chart_id text, machine_version int, seq bigint, expected_seq bigint, status text, state jsonb, snapshot json,
+              commit_id text, event_id text, fired_timer text, fired_seq bigint, messages json, owner text, log_event jsonb, log_from jsonb, log_to jsonb, log_below bigint)
      ),
      created as (
        insert into ${schema}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot, commit_id)
