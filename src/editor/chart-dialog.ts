@@ -44,7 +44,9 @@ function markLines(editor: CodeEditor, text: string, problems: Problem[]): void 
     .filter((entry): entry is { problem: Problem; at: NonNullable<ReturnType<typeof locate>> } => entry.at !== undefined);
   const win = editorWindow();
   if (typeof editor.getModel === 'function' && win.monaco) {
-    const model = editor.getModel();
+    const model = editor.getModel() as { isDisposed?(): boolean } | null;
+    // Node-RED may have closed the editor already (the dialog is closing).
+    if (!model || model.isDisposed?.()) return;
     const lines = text.split('\n');
     win.monaco.editor.setModelMarkers(
       model,
@@ -292,7 +294,6 @@ export function chartDialog(options: ChartDialogOptions): ChartDialog {
       later.cancel();
       for (const el of watched) $(el).off('change input', later);
       fit?.removeEventListener('click', toggleFit);
-      if (lastText !== undefined) markLines(definitionEditor, lastText, []);
       handle?.destroy();
     },
   };

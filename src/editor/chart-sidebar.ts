@@ -192,7 +192,7 @@ export class ChartSidebar {
     if (!this.split) return;
     if (!this.splitRatioSet) {
       this.splitRatioSet = true;
-      this.split.ratio(0.36);
+      this.split.ratio(0.3);
     } else this.split.resize(size);
   }
 

@@ -54,11 +54,16 @@ async function startExample({ brokerUrl, connection = process.env.DATABASE_URL }
   };
 }
 
-/** Opens the editor and waits until the flow is drawn and the package's editor code is loaded. */
-async function openEditor(browser, url, { width = 1500, height = 950 } = {}) {
+/**
+ * Opens the editor and waits until the flow is drawn and the package's editor code is loaded.
+ * `beforeGoto(page)` can listen to the page (its websocket, its requests) from the start.
+ */
+async function openEditor(browser, url, { width = 1500, height = 950, beforeGoto } = {}) {
   const page = await browser.newPage({ viewport: { width, height } });
+  page.setDefaultTimeout(15000);
+  await beforeGoto?.(page);
   const errors = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('pageerror', (err) => errors.push(process.env.DEBUG_EDITOR ? err.stack : err.message));
   page.on('console', (msg) => msg.type() === 'error' && !/favicon|Failed to load resource/.test(msg.text()) && errors.push(msg.text()));
   await page.goto(url);
   await page.waitForFunction(() => window.RED && window.XStateEditor && document.querySelector('#red-ui-workspace-chart g.red-ui-flow-node-group'), null, { timeout: 30000 });
