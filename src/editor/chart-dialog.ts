@@ -19,6 +19,8 @@ export interface ChartDialogOptions {
   form: HTMLElement;
   definitionEditor: CodeEditor;
   implementationsEditor?: CodeEditor;
+  /** The settings tab's state map (`migrate`) editor. */
+  migrateEditor?: CodeEditor;
 }
 
 export interface ChartDialog {
@@ -267,7 +269,8 @@ export function chartDialog(options: ChartDialogOptions): ChartDialog {
     const inline = source() !== 'store';
     const definitionBox = form.querySelector<HTMLElement>('#node-input-definition-editor');
     const implementationsBox = form.querySelector<HTMLElement>('#node-input-implementations-editor');
-    const flexible = [definitionBox, scroll, implementationsBox].filter((el): el is HTMLElement => el !== null && el.offsetParent !== null);
+    const migrateBox = form.querySelector<HTMLElement>('#node-input-migrate-editor');
+    const flexible = [definitionBox, scroll, implementationsBox, migrateBox].filter((el): el is HTMLElement => el !== null && el.offsetParent !== null);
     if (!flexible.length) return;
     const height = Math.max(0, form.clientHeight - fixedHeight(form, flexible) - 8);
     const set = (box: HTMLElement | null, part: number, min: number) => {
@@ -276,14 +279,14 @@ export function chartDialog(options: ChartDialogOptions): ChartDialog {
     if (inline) set(definitionBox, 0.45, 120);
     set(scroll, inline ? 0.55 : 1, 160);
     set(implementationsBox, 1, 120);
+    set(migrateBox, 1, 100);
     // Margins that collapse make the estimate a little off: give what is left to the last box.
     const rows = Array.from(form.querySelectorAll<HTMLElement>('.form-row')).filter((r) => r.offsetParent !== null);
     const bottom = Math.max(...rows.map((r) => r.getBoundingClientRect().bottom + px(getComputedStyle(r).marginBottom)));
     const slack = Math.floor(form.getBoundingClientRect().top + form.clientHeight - bottom - 4);
     const last = flexible[flexible.length - 1];
     if (Number.isFinite(slack) && slack > 0) last.style.height = `${last.offsetHeight + slack}px`;
-    (definitionEditor as CodeEditor & { resize?(): void }).resize?.();
-    (implementationsEditor as (CodeEditor & { resize?(): void }) | undefined)?.resize?.();
+    for (const editor of [definitionEditor, implementationsEditor, options.migrateEditor]) (editor as (CodeEditor & { resize?(): void }) | undefined)?.resize?.();
   }
 
   return {
