@@ -31,6 +31,9 @@ ul.xstate-problems > li.xstate-problem-located { cursor: pointer; }
 ul.xstate-problems > li.xstate-problem-located:hover { background: var(--red-ui-list-item-background-hover, #e6e6e6); }
 .xstate-problem-path { font-size: 12px !important; margin-right: 6px !important; white-space: normal !important; word-break: break-all; }
 .xstate-problem-message { color: var(--red-ui-primary-text-color, #555); }
+/* ace (when Node-RED is set to it) marks annotated lines only with an icon its theme may lack. */
+#node-input-definition-editor .ace_gutter-cell.ace_error { color: var(--red-ui-text-color-error, #AD1625); font-weight: bold;
+  box-shadow: inset 3px 0 0 var(--red-ui-text-color-error, #AD1625); }
 
 .xstate-sidebar { position: relative; height: 100%; display: flex; flex-direction: column; overflow: hidden; }
 .xstate-sidebar-header { display: flex; gap: 4px; align-items: center; padding: 6px 8px !important; height: auto !important; flex: none; }

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { kitchen, expectedDiagram } = require('../fixtures/diagram');
-const { mqttBroker, closeBroker } = require('../support/env');
+const { mqttBroker, closeBroker, describeIf, itIf, skipReason } = require('../support/env');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { flowAnswers } = require('../support/flows');
 const { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, startExample, openEditor } = require('../support/editor-session');
@@ -17,8 +17,57 @@ const root = path.join(__dirname, '..', '..');
 const TOPIC = `xstate-chart/${CHART_NODE}/`;
 const BULK = 10000;
 const BURST = 5000;
+const WINDOW = 100;
 
-describe('editor in a browser: chart dialog, xstate sidebar, live updates', function () {
+/** Replaces the open dialog's definition text (monaco, Node-RED 4's default, or ace): with `change(text)`, or with a string. */
+function setDefinition(page, change) {
+  const source = typeof change === 'function' ? change.toString() : `() => ${JSON.stringify(change)}`;
+  return page.evaluate(
+    ({ id, source }) => {
+      const editor = RED.nodes.node(id).definitionEditor;
+      editor.setValue(new Function('text', `return (${source})(text)`)(editor.getValue()), 1);
+      return editor.getValue();
+    },
+    { id: CHART_NODE, source },
+  );
+}
+
+/** The definition editor's cursor line (1-based). */
+function cursorLine(page) {
+  return page.evaluate((id) => {
+    const editor = RED.nodes.node(id).definitionEditor;
+    return window.monaco ? editor.getPosition().lineNumber : editor.getCursorPosition().row + 1;
+  }, CHART_NODE);
+}
+
+/** The lines the editor marks for our problems: monaco markers or ace annotations (1-based). */
+function markedLines(page) {
+  return page.evaluate((id) => {
+    if (window.monaco) return window.monaco.editor.getModelMarkers({ owner: 'xstate-chart' }).map((m) => m.startLineNumber);
+    return RED.nodes.node(id).definitionEditor.getSession().getAnnotations().filter((a) => a.xstate).map((a) => a.row + 1);
+  }, CHART_NODE);
+}
+
+/** Opens the example chart node's dialog; resolves when its diagram is drawn and validated. */
+async function openChartDialog(page) {
+  await page.locator(`[id="${CHART_NODE}"] rect.red-ui-flow-node`).dblclick();
+  const dialog = page.locator('#dialog-form');
+  await dialog.locator('.xstate-diagram-scroll svg.xstate-diagram').waitFor();
+  await dialog.locator('.xstate-validation-ok').waitFor();
+  return dialog;
+}
+
+/** Points the reject transition at a state that does not exist; returns its listed problem and its line. */
+async function breakTarget(page) {
+  const text = await setDefinition(page, (t) => t.replace('"target": "Reject"', '"target": "Rejected"'));
+  const problem = page.locator('#dialog-form .xstate-problems li[data-path="states.Negotiate.states.Propose.on.reject[0].target"]');
+  await problem.waitFor();
+  return { problem, line: text.split('\n').findIndex((l) => l.includes('"target": "Rejected"')) + 1 };
+}
+
+const chromiumMissing = skipReason([fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`]);
+
+describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, live updates', function () {
   this.timeout(120000);
   let broker;
   let example;
@@ -33,10 +82,6 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
   const detailRequests = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      console.log(`      skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`);
-      this.skip();
-    }
     const { chromium } = require('playwright-core');
     broker = await mqttBroker();
     example = await startExample({ brokerUrl: broker.url });
@@ -108,43 +153,28 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
 
   const active = (scope) => page.evaluate((scope) => Array.from(document.querySelectorAll(`${scope} svg.xstate-diagram [data-state].active`), (g) => g.getAttribute('data-state')).sort(), scope);
 
-  /** Replaces the definition editor's text (monaco, Node-RED 4's default, or ace): with `change(text)`, or with a string. */
-  function setDefinition(change) {
-    const source = typeof change === 'function' ? change.toString() : `() => ${JSON.stringify(change)}`;
-    return page.evaluate((source) => {
-      const apply = new Function('text', `return (${source})(text)`);
-      if (window.monaco) {
-        const model = window.monaco.editor.getModels().find((m) => m.getValue().includes('"initial"'));
-        model.setValue(apply(model.getValue()));
-        return model.getValue();
+  /** Shows the xstate sidebar tab with the example's chart node picked. */
+  async function openSidebar() {
+    const sidebar = page.locator('.xstate-sidebar');
+    if (!(await sidebar.isVisible())) {
+      // Its icon in the sidebar's tab bar, or, when the sidebar is too narrow for it, the bar's menu.
+      const icon = page.locator('#red-ui-tab-xstate-link-button');
+      if (await icon.isVisible()) await icon.click();
+      else {
+        await page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
+        await page.locator('#red-ui-tabs-menu-option-xstate').click();
       }
-      const ace = window.ace.edit(document.getElementById('node-input-definition-editor'));
-      ace.setValue(apply(ace.getValue()), 1);
-      return ace.getValue();
-    }, source);
-  }
-
-  /** The definition editor's cursor line (1-based). */
-  function cursorLine() {
-    return page.evaluate(() => {
-      if (window.monaco) return window.monaco.editor.getEditors().find((e) => e.getModel()?.getValue().includes('"initial"')).getPosition().lineNumber;
-      return window.ace.edit(document.getElementById('node-input-definition-editor')).getCursorPosition().row + 1;
-    });
-  }
-
-  /** The lines the editor marks for our problems: monaco markers or ace annotations (1-based). */
-  function markedLines() {
-    return page.evaluate(() => {
-      if (window.monaco) return window.monaco.editor.getModelMarkers({ owner: 'xstate-chart' }).map((m) => m.startLineNumber);
-      const ace = window.ace.edit(document.getElementById('node-input-definition-editor'));
-      return ace.getSession().getAnnotations().filter((a) => a.xstate).map((a) => a.row + 1);
-    });
+    }
+    const select = sidebar.locator('select.xstate-node-select');
+    if ((await select.inputValue()) !== CHART_NODE) {
+      await sidebar.locator(`select.xstate-node-select option[value="${CHART_NODE}"]`).waitFor({ state: 'attached' });
+      await select.selectOption(CHART_NODE);
+    }
+    return sidebar;
   }
 
   it('the chart dialog draws the machine, lists a broken definition’s problems with their paths and marks the line', async () => {
-    await page.locator(`[id="${CHART_NODE}"] rect.red-ui-flow-node`).dblclick();
-    const dialog = page.locator('#dialog-form');
-    await dialog.locator('.xstate-diagram-scroll svg.xstate-diagram').waitFor();
+    const dialog = await openChartDialog(page);
     assert.equal((await dialog.locator('label[for="node-input-store"]').textContent()).trim(), 'Store', 'labels come from the catalog');
     assert.equal((await page.locator('#red-ui-tab-xstate-chart-tab-machine').textContent()).trim(), 'Machine');
 
@@ -155,12 +185,11 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
     }));
     assert.deepEqual(drawn.states.sort(), [...expected.states].sort(), 'a <g data-state> per state');
     assert.deepEqual(drawn.transitions.sort(), [...expected.transitions].sort(), 'a <g data-transition> per transition');
-    await dialog.locator('.xstate-validation-ok').waitFor();
     assert.equal(await dialog.locator('.xstate-problems li').count(), 0);
 
     // A machine with parallel regions, deep history, after and always, typed in: redrawn whole.
-    const original = await setDefinition((text) => text);
-    await setDefinition(JSON.stringify(kitchen, null, 2));
+    const original = await setDefinition(page, (text) => text);
+    await setDefinition(page, JSON.stringify(kitchen, null, 2));
     const drawnKitchen = await page.waitForFunction(
       (count) => {
         const svg = document.querySelector('#dialog-form svg.xstate-diagram');
@@ -173,20 +202,17 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
     assert.deepEqual(kitchenDrawn.states.sort(), [...expectedDiagram(kitchen).states].sort());
     assert.deepEqual(kitchenDrawn.transitions.sort(), [...expectedDiagram(kitchen).transitions].sort());
     await dialog.locator('.xstate-validation-ok').waitFor();
-    await setDefinition(original);
+    await setDefinition(page, original);
     await dialog.locator('.xstate-diagram-scroll svg [data-state="Negotiate.Propose"]').waitFor();
 
     // An unknown target: listed with its JSON path, its line marked, drawn as a dangling arrow.
-    const text = await setDefinition((t) => t.replace('"target": "Reject"', '"target": "Rejected"'));
-    const problem = dialog.locator('.xstate-problems li[data-path="states.Negotiate.states.Propose.on.reject[0].target"]');
-    await problem.waitFor();
+    const { problem, line } = await breakTarget(page);
     assert.match(await problem.locator('.xstate-problem-message').textContent(), /"Rejected"/);
     assert.equal(await problem.locator('.xstate-problem-path').textContent(), 'states.Negotiate.states.Propose.on.reject[0].target');
-    const line = text.split('\n').findIndex((l) => l.includes('"target": "Rejected"')) + 1;
-    assert.deepEqual(await markedLines(), [line], 'the problem’s line is marked in the editor');
+    assert.deepEqual(await markedLines(page), [line], 'the problem’s line is marked in the editor');
     await dialog.locator('[data-transition="Negotiate.Propose:reject"].unresolved').waitFor();
     await problem.click();
-    assert.equal(await cursorLine(), line, 'a click on the problem puts the cursor on its line');
+    assert.equal(await cursorLine(page), line, 'a click on the problem puts the cursor on its line');
     await screenshot('dialog', '.red-ui-tray-resize-handle', 320);
 
     // Typing that breaks the JSON: the whole definition's problem, the last diagram kept (greyed).
@@ -198,21 +224,35 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
     await dialog.locator('.xstate-diagram-scroll.xstate-stale').waitFor();
     assert.equal(await dialog.locator('.xstate-diagram-scroll svg [data-state]').count(), expected.states.length);
 
+    // From the store: the machine as the store keeps it (the deploy registered this one).
+    await dialog.locator('#node-input-source').selectOption('store');
+    await dialog.locator('#node-input-machineId').fill('Workflow');
+    await page.waitForFunction(() => /"Workflow" version \d+, as stored/.test(document.querySelector('.xstate-chart-preview-note')?.textContent));
+    await dialog.locator('.xstate-diagram-scroll:not(.xstate-stale) svg [data-state="Perform.Initiate"]').waitFor();
+    assert.equal(await dialog.locator('.xstate-diagram-scroll svg [data-state]').count(), expected.states.length);
+
     await page.locator('#node-dialog-cancel').click();
     await dialog.waitFor({ state: 'detached' });
+
+    // The settings tab saves the version settings; undone afterwards.
+    await page.locator(`[id="${CHART_NODE}"] rect.red-ui-flow-node`).dblclick();
+    await page.locator('#red-ui-tab-xstate-chart-tab-settings a').click();
+    await dialog.locator('#node-input-versioning').selectOption('pin');
+    await page.evaluate((text) => {
+      const box = document.getElementById('node-input-migrate-editor');
+      if (window.monaco) window.monaco.editor.getEditors().find((e) => box.contains(e.getDomNode())).setValue(text);
+      else window.ace.edit(box).setValue(text, 1);
+    }, '{"states": {"Negotiate.Reject": "Perform.Initiate"}}');
+    await page.locator('#node-dialog-ok').click();
+    await dialog.waitFor({ state: 'detached' });
+    const saved = await page.evaluate((id) => ({ versioning: RED.nodes.node(id).versioning, migrate: JSON.parse(RED.nodes.node(id).migrate) }), CHART_NODE);
+    assert.deepEqual(saved, { versioning: 'pin', migrate: { states: { 'Negotiate.Reject': 'Perform.Initiate' } } });
+    await page.evaluate(() => RED.actions.invoke('core:undo'));
+    assert.notEqual(await page.evaluate((id) => RED.nodes.node(id).versioning, CHART_NODE), 'pin', 'undone');
   });
 
   it('the xstate sidebar tab lists the charts, searches them, shows one live, sends it an event and deletes another', async () => {
-    // Its icon in the sidebar's tab bar, or, when the sidebar is too narrow for it, the bar's menu.
-    const icon = page.locator('#red-ui-tab-xstate-link-button');
-    if (await icon.isVisible()) await icon.click();
-    else {
-      await page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
-      await page.locator('#red-ui-tabs-menu-option-xstate').click();
-    }
-    const sidebar = page.locator('.xstate-sidebar');
-    await sidebar.locator(`select.xstate-node-select option[value="${CHART_NODE}"]`).waitFor({ state: 'attached' });
-    await sidebar.locator('select.xstate-node-select').selectOption(CHART_NODE);
+    const sidebar = await openSidebar();
     const rows = sidebar.locator('li.xstate-chart-row');
     await rows.first().waitFor();
     const listed = await rows.evaluateAll((items) => items.map((li) => li.getAttribute('data-chart-id')));
@@ -265,13 +305,12 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
     assert.equal(gone.body.error.code, 'unknown_chart');
   });
 
-  it(`shows the first page within a second with ${BULK.toLocaleString('en')} charts in the store; the endpoint pages through them all`, async function () {
-    if (!example.connection) {
-      console.log('      skipped: needs PostgreSQL (DATABASE_URL) to insert the charts beside a running Node-RED');
-      this.skip();
-    }
-    await insertCharts(example, 'order-1', BULK);
-    const sidebar = page.locator('.xstate-sidebar');
+  const noPostgres = skipReason([process.env.DATABASE_URL, 'DATABASE_URL is not set: the charts are inserted in SQL beside the running Node-RED']);
+  itIf(noPostgres, `shows the first page within a second with ${BULK.toLocaleString('en')} charts in the store; the endpoint pages through them all`, async () => {
+    await send('template-1', 'agree');
+    await stateOf('template-1', 1);
+    await insertCharts(example, 'template-1', BULK);
+    const sidebar = await openSidebar();
     await sidebar.locator('input.xstate-chart-search').fill('');
     await sidebar.locator('select.xstate-node-select').selectOption('');
     const started = Date.now();
@@ -308,7 +347,7 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
   });
 
   it(`a burst of ${BURST.toLocaleString('en')} events to one chart reaches the editor as a few comms messages a second`, async () => {
-    const sidebar = page.locator('.xstate-sidebar');
+    const sidebar = await openSidebar();
     await send('burst-1', 'counter_offer');
     await stateOf('burst-1', 1);
     await sidebar.locator('input.xstate-chart-search').fill('burst-');
@@ -325,7 +364,7 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
     const started = Date.now();
     const publishes = [];
     for (let sent = 0; sent < BURST; sent++) {
-      while (sent - (seq - 1) >= 100) await new Promise((resolve) => setTimeout(resolve, 2));
+      while (sent - (seq - 1) >= WINDOW) await new Promise((resolve) => setTimeout(resolve, 2));
       publishes.push(send('burst-1', 'counter_offer'));
     }
     await Promise.all(publishes);
@@ -347,6 +386,42 @@ describe('editor in a browser: chart dialog, xstate sidebar, live updates', func
   });
 });
 
+describeIf(chromiumMissing, 'editor in a browser with the ace code editor (editorTheme.codeEditor.lib: ace)', function () {
+  this.timeout(60000);
+  let broker;
+  let example;
+  let browser;
+  let page;
+  let errors;
+
+  before(async () => {
+    const { chromium } = require('playwright-core');
+    broker = await mqttBroker();
+    example = await startExample({ brokerUrl: broker.url, connection: '', settings: { editorTheme: { tours: false, codeEditor: { lib: 'ace' } } } });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    ({ page, errors } = await openEditor(browser, example.url));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await example?.stop();
+    await closeBroker();
+  });
+
+  it('marks the problem’s line with an ace annotation; a click on the problem goes there', async () => {
+    await openChartDialog(page);
+    assert.equal(await page.evaluate(() => RED.editor.codeEditor.editor.type), 'ace');
+    const { problem, line } = await breakTarget(page);
+    assert.deepEqual(await markedLines(page), [line]);
+    await problem.click();
+    assert.equal(await cursorLine(page), line);
+    assert.equal((await page.locator('#node-input-definition-editor .ace_gutter-cell.ace_error').textContent()).trim(), String(line), 'the gutter marks it');
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#dialog-form').waitFor({ state: 'detached' });
+    assert.deepEqual(errors, [], 'no errors in the page');
+  });
+});
+
 /** `count` charts `bulk-00000`... copied in SQL from a real one (`from`), as the store keeps them. */
 async function insertCharts(example, from, count) {
   const { Client } = require('pg');
@@ -354,7 +429,7 @@ async function insertCharts(example, from, count) {
   await db.connect();
   try {
     const schema = `"${example.schema}"`;
-    const { rows } = await db.query(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'charts' order by ordinal_position`, [example.schema]);
+    const { rows } = await db.query(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'charts' and is_generated = 'NEVER' order by ordinal_position`, [example.schema]);
     const id = `'bulk-' || lpad(g::text, 5, '0')`;
     const value = (column) => (column === 'chart_id' ? id : column === 'state' ? `jsonb_set(state, '{chartId}', to_jsonb(${id}))` : column);
     const columns = rows.map((r) => r.column_name);

@@ -31,14 +31,17 @@ function exampleFlow({ brokerUrl, prefix, schema, connection, dataDir }) {
   return flow;
 }
 
-/** Starts Node-RED on a free port with the example flow; `stop()` ends it and removes its folder. */
-async function startExample({ brokerUrl, connection = process.env.DATABASE_URL }) {
+/**
+ * Starts Node-RED on a free port with the example flow (`settings`: more of its settings.js); `stop()`
+ * ends it and removes its folder.
+ */
+async function startExample({ brokerUrl, connection = process.env.DATABASE_URL, settings = {} }) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xstate-editor-'));
   const prefix = `${uniqueName('editor')}/chart`;
   const schema = uniqueName('ed');
   const flows = exampleFlow({ brokerUrl, prefix, schema, connection, dataDir: path.join(userDir, 'xstate-data') });
   const port = await freePort();
-  const nodeRed = new NodeRedProcess({ flows, userDir, port });
+  const nodeRed = new NodeRedProcess({ flows, userDir, port, settings });
   await nodeRed.start();
   return {
     url: `http://127.0.0.1:${port}/`,
