@@ -210,16 +210,18 @@ export class ChartSidebar {
     this.fillNodes();
   }
 
-  /** The select: the deployed, enabled chart nodes, by label, with the flow they are on. */
+  /**
+   * The select: the deployed, enabled chart nodes, by label, with the flow they are on. Nodes inside a
+   * subflow are left out: the runtime runs them under other ids, one per subflow instance.
+   */
   fillNodes(): void {
     const red = editorWindow().RED;
     const nodes: { id: string; label: string }[] = [];
     red.nodes.eachNode((node) => {
       if (node.type !== 'xstate-chart' || !this.deployed.has(node.id) || node.d) return;
       const flow = node.z ? red.nodes.workspace(node.z) : null;
-      if (flow?.disabled) return;
-      const where = flow?.label ?? (node.z ? red.nodes.subflow(node.z)?.name : undefined);
-      nodes.push({ id: node.id, label: where ? `${nodeLabel(node)} — ${where}` : nodeLabel(node) });
+      if (!flow || flow.disabled) return;
+      nodes.push({ id: node.id, label: flow.label ? `${nodeLabel(node)} — ${flow.label}` : nodeLabel(node) });
     });
     nodes.sort((a, b) => a.label.localeCompare(b.label));
     const signature = JSON.stringify(nodes);
