@@ -115,13 +115,6 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     await browser?.close();
     await client?.end();
     await example?.stop();
-    if (example?.connection) {
-      const { Client } = require('pg');
-      const db = new Client({ connectionString: example.connection });
-      await db.connect();
-      await db.query(`drop schema if exists "${example.schema}" cascade`);
-      await db.end();
-    }
     await closeBroker();
   });
 

@@ -33,7 +33,7 @@ function exampleFlow({ brokerUrl, prefix, schema, connection, dataDir }) {
 
 /**
  * Starts Node-RED on a free port with the example flow (`settings`: more of its settings.js); `stop()`
- * ends it and removes its folder.
+ * ends it, drops its schema and removes its folder.
  */
 async function startExample({ brokerUrl, connection = process.env.DATABASE_URL, settings = {} }) {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'xstate-editor-'));
@@ -50,8 +50,16 @@ async function startExample({ brokerUrl, connection = process.env.DATABASE_URL, 
     connection,
     nodeRed,
     flows,
+    /** Ends Node-RED, drops its PostgreSQL schema, removes its folder (with its embedded database). */
     async stop() {
       await nodeRed.stop();
+      if (connection) {
+        const { Client } = require('pg');
+        const db = new Client({ connectionString: connection });
+        await db.connect();
+        await db.query(`drop schema if exists "${schema}" cascade`);
+        await db.end();
+      }
       fs.rmSync(userDir, { recursive: true, force: true });
     },
   };
