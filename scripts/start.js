@@ -8,6 +8,7 @@
 //   MQTT_PORT       port of the embedded broker (default 1883)
 //   DATABASE_URL    PostgreSQL connection string; unset: embedded database in the user directory
 //   NODE_RED_USER_DIR  Node-RED's user directory (default .node-red in this folder)
+//   NODE_RED_SETTINGS  Node-RED settings file (default scripts/node-red-settings.js: no update prompt, no tour)
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
@@ -15,6 +16,7 @@ const { startEmbeddedBroker, portInUse } = require('./embedded-broker');
 const { root, linkPackage } = require('./user-dir');
 const userDir = path.resolve(process.env.NODE_RED_USER_DIR || path.join(root, '.node-red'));
 const editorPort = Number(process.env.PORT || 1880);
+const settingsFile = path.resolve(process.env.NODE_RED_SETTINGS || path.join(__dirname, 'node-red-settings.js'));
 
 /** The broker to use: MQTT_URL, an embedded aedes, or the broker already listening on the port. */
 async function chooseBroker() {
@@ -55,7 +57,7 @@ async function main() {
 
   const child = spawn(
     process.execPath,
-    [require.resolve('node-red/red.js'), '--userDir', userDir, '--port', String(editorPort), 'flows.json'],
+    [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', settingsFile, '--port', String(editorPort), 'flows.json'],
     { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
   );
   let announced = false;

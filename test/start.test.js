@@ -48,6 +48,11 @@ describe('npm start', function () {
     const diagram = await fetch(new URL('resources/node-red-contrib-xstate-durable/xstate-diagram.js', address));
     assert.equal(diagram.status, 200, "Node-RED serves the editor's diagram bundle from the package's resources/");
     assert.match(await diagram.text(), /XStateDiagram/);
+    const editorCode = await fetch(new URL('resources/node-red-contrib-xstate-durable/xstate-editor.js', address));
+    assert.equal(editorCode.status, 200, "and the editor's dialog and sidebar code");
+    const settings = await (await fetch(new URL('settings', address))).json();
+    assert.equal(settings.telemetryEnabled, false, 'no update-check prompt over the canvas on first open');
+    assert.equal(settings.editorTheme?.tours, false, 'no welcome tour');
 
     client = await MqttRecorder.connect(`mqtt://127.0.0.1:${mqttPort}`);
     await client.subscribe('xstate/chart/#');

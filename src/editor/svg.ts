@@ -5,6 +5,7 @@
  */
 import { actionLines, metrics, type Box, type Layout, type Measure, type Point, type TextKind } from './layout';
 import type { DiagramModel, DiagramState } from './model';
+import { injectCss } from './inject-css';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -44,11 +45,7 @@ svg.xstate-diagram { font-family: ${FONT}; overflow: visible; display: block; }
 `;
 
 export function injectStyle(doc: Document): void {
-  if (doc.getElementById(STYLE_ID)) return;
-  const style = doc.createElement('style');
-  style.id = STYLE_ID;
-  style.textContent = CSS;
-  doc.head.appendChild(style);
+  injectCss(doc, STYLE_ID, CSS);
 }
 
 type Attrs = Record<string, string | number>;

@@ -28,7 +28,16 @@ class NodeRedProcess {
     fs.mkdirSync(this.userDir, { recursive: true });
     linkPackage(this.userDir);
     fs.writeFileSync(path.join(this.userDir, 'flows.json'), JSON.stringify(this.flows, null, 2));
-    const settings = { flowFile: 'flows.json', credentialSecret: false, uiHost: '127.0.0.1', uiPort: this.port, logging: { console: { level: 'info' } }, editorTheme: { tours: false }, ...this.settings };
+    const settings = {
+      flowFile: 'flows.json',
+      credentialSecret: false,
+      uiHost: '127.0.0.1',
+      uiPort: this.port,
+      logging: { console: { level: 'info' } },
+      editorTheme: { tours: false },
+      telemetry: { enabled: false, updateNotification: false },
+      ...this.settings,
+    };
     fs.writeFileSync(path.join(this.userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings)};\n`);
     const red = require.resolve('node-red/red.js');
     this.child = spawn(process.execPath, [...this.nodeArgs, red, '--userDir', this.userDir, '--settings', path.join(this.userDir, 'settings.js')], {
