@@ -14,7 +14,7 @@ export class LiveUpdates {
   private readonly windows = new Map<string, { timer: NodeJS.Timeout; latest?: ChartUpdate }>();
 
   constructor(
-    private readonly publish: (topic: string, update: ChartUpdate) => void,
+    private readonly publish: (topic: string, update: ChartUpdate | { chartId: string; deleted: true }) => void,
     private readonly nodeId: string,
     private readonly intervalMs = LIVE_UPDATE_INTERVAL_MS,
   ) {}
@@ -27,6 +27,14 @@ export class LiveUpdates {
     }
     this.send(update);
     this.open(update.chartId);
+  }
+
+  /** A chart was deleted: said at once (`{ chartId, deleted: true }`), any update still waiting dropped. */
+  deleted(chartId: string): void {
+    const window = this.windows.get(chartId);
+    if (window) clearTimeout(window.timer);
+    this.windows.delete(chartId);
+    this.publish(`xstate-chart/${this.nodeId}/${chartId}`, { chartId, deleted: true });
   }
 
   close(): void {

@@ -277,7 +277,10 @@ export default function registerChartNode(RED: NodeAPI): void {
         if (!service) throw failure as ChartError;
         const deleted = await service.deleteChart(chartId);
         // Its retained state and values go from the broker too (best effort: no chart, no outbox).
-        if (deleted) node.send([service.retainedTopics(chartId).map((topic) => ({ topic, payload: '', retain: true, qos: 1 })), null, null]);
+        if (deleted) {
+          node.send([service.retainedTopics(chartId).map((topic) => ({ topic, payload: '', retain: true, qos: 1 })), null, null]);
+          live.deleted(chartId);
+        }
         return deleted;
       },
       /** For tests and tools: resolves when every committed message of this node was delivered. */
