@@ -35,6 +35,8 @@ export interface Node<TCredentials = Record<string, string | undefined>> {
 }
 
 export interface NodeAPI {
+  /** A text of a message catalog (`namespace:key`), with `__name__` placeholders filled. */
+  _(key: string, values?: Record<string, unknown>): string;
   nodes: {
     createNode(node: object, config: object): void;
     getNode(id: string): unknown;

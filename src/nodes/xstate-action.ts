@@ -1,6 +1,7 @@
 import { actionBus } from '../runtime/action-bus';
 import type { Node, NodeAPI } from './node-red';
 import { toNodeMessage } from './node-messages';
+import { runtimeText } from './i18n';
 
 export interface ActionConfig {
   name?: string;
@@ -16,14 +17,15 @@ export default function registerActionNode(RED: NodeAPI): void {
   function XStateActionNode(this: Node, config: ActionConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
+    const text = runtimeText(RED, 'xstate-action');
     const action = (config.action ?? '').trim() || '*';
     let handled = 0;
     const unsubscribe = actionBus.subscribe(action, config.chart, ({ message }) => {
       handled++;
       node.send(toNodeMessage(message));
-      node.status({ fill: 'green', shape: 'dot', text: `${handled} × ${action === '*' ? 'action' : action} · ${message.xstate.chartId}` });
+      node.status({ fill: 'green', shape: 'dot', text: text('handled', { n: handled, action: action === '*' ? text('anyAction') : action, chartId: message.xstate.chartId }) });
     });
-    node.status({ fill: 'grey', shape: 'ring', text: `waiting for ${action === '*' ? 'any action' : action}` });
+    node.status({ fill: 'grey', shape: 'ring', text: action === '*' ? text('waitingAny') : text('waiting', { action }) });
     node.on('close', (_removed: boolean, done: () => void) => {
       unsubscribe();
       done();

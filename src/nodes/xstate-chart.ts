@@ -19,6 +19,7 @@ import { Delivery } from './delivery';
 import { dedupWindow, maxQueuePerChart, processLimits } from './settings';
 import { registerChartEndpoints, type ChartNodeApi } from './admin-api';
 import { LiveUpdates } from './live-updates';
+import { runtimeText } from './i18n';
 import type { StoreNode } from './xstate-store';
 
 export interface ChartConfig {
@@ -59,6 +60,7 @@ export default function registerChartNode(RED: NodeAPI): void {
   function XStateChartNode(this: Node, config: ChartConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
+    const text = runtimeText(RED, 'xstate-chart');
     const releaseNoDelay = keepTcpNoDelay(RED, node);
     const storeNode = config.store ? (RED.nodes.getNode(config.store) as StoreNode | null) : null;
     const store = storeNode?.store;
@@ -93,8 +95,8 @@ export default function registerChartNode(RED: NodeAPI): void {
         compile,
         ...(source === 'store' ? { source: 'store' as const, machineId } : { source: 'inline' as const, machine: compiled as CompiledMachine, migrate }),
         onLoaded: (version) => {
-          node.log(`machine "${machineId}" version ${version} loaded`);
-          status.last = `v${version} loaded`;
+          node.log(text('machineLoaded', { machineId, version }));
+          status.last = text('versionLoaded', { version });
           showStatus();
         },
         onError: (message) => node.error(message),
@@ -107,11 +109,12 @@ export default function registerChartNode(RED: NodeAPI): void {
     const status = { charts: 0, timers: 0, last: '', store: undefined as StoreStatus | undefined };
     let statusTimer: NodeJS.Timeout | undefined;
     const statusNow = (): NodeStatus => {
-      if (failure) return { fill: 'red', shape: 'ring', text: `${failure.code}: ${failure.message}`.slice(0, 120) };
-      if (status.store?.state === 'retrying') return { fill: 'yellow', shape: 'ring', text: `store retrying: ${status.store.message}`.slice(0, 120) };
-      if (status.store?.state === 'error') return { fill: 'red', shape: 'ring', text: `store error: ${status.store.message}`.slice(0, 120) };
-      const charts = `${status.charts} chart${status.charts === 1 ? '' : 's'}${status.timers > 0 ? `, ${status.timers} timer${status.timers === 1 ? '' : 's'}` : ''}`;
-      return { fill: 'green', shape: 'dot', text: status.last ? `${charts} · ${status.last}` : charts };
+      if (failure) return { fill: 'red', shape: 'ring', text: text('failure', { code: failure.code, message: failure.message }).slice(0, 120) };
+      if (status.store?.state === 'retrying') return { fill: 'yellow', shape: 'ring', text: text('storeRetrying', { message: status.store.message }).slice(0, 120) };
+      if (status.store?.state === 'error') return { fill: 'red', shape: 'ring', text: text('storeError', { message: status.store.message }).slice(0, 120) };
+      const charts = status.charts === 1 ? text('chartsOne') : text('chartsMany', { n: status.charts });
+      const counts = status.timers === 0 ? charts : text('chartsAndTimers', { charts, timers: status.timers === 1 ? text('timersOne') : text('timersMany', { n: status.timers }) });
+      return { fill: 'green', shape: 'dot', text: status.last ? text('withLast', { counts, last: status.last }) : counts };
     };
     const showStatus = (immediately = false) => {
       if (immediately) {
@@ -129,10 +132,10 @@ export default function registerChartNode(RED: NodeAPI): void {
     const live = new LiveUpdates((topic, update) => RED.comms?.publish(topic, update, false), node.id);
     const noteOutcome = (outcome: Outcome) => {
       if (outcome.kind === 'rejected') {
-        status.last = `${outcome.chartId ?? '?'}: ${outcome.error.code}`;
+        status.last = text('lastError', { chartId: outcome.chartId ?? '?', code: outcome.error.code });
       } else if (outcome.kind === 'applied') {
         if (outcome.created) status.charts++;
-        status.last = `${outcome.chartId}: ${JSON.stringify(outcome.state.value).replace(/["{}]/g, '').replace(/:/g, '.')}`;
+        status.last = text('lastTransition', { chartId: outcome.chartId, value: JSON.stringify(outcome.state.value).replace(/["{}]/g, '').replace(/:/g, '.') });
         const { state } = outcome;
         live.changed({ chartId: state.chartId, value: state.value, status: state.status, seq: state.metadata.seq, version: state.machine.version, updatedAt: new Date(state.metadata.timestamp).toISOString() });
       } else {
@@ -141,7 +144,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       showStatus();
     };
 
-    if (failure) node.error(`${failure.code}: ${failure.message}`);
+    if (failure) node.error(text('failure', { code: failure.code, message: failure.message }));
     showStatus(true);
 
     const onStoreStatus = (next: StoreStatus) => {
@@ -180,18 +183,18 @@ export default function registerChartNode(RED: NodeAPI): void {
               status.timers = pending;
               showStatus();
             },
-            onWarning: (message) => node.debug?.(`xstate-chart: ${message}`),
-            onGiveUp: (message) => node.warn(`xstate-chart: ${message}`),
+            onWarning: (part, err) => node.debug?.(text(part === 'outbox' ? 'outboxTrouble' : 'timersTrouble', { message: messageOf(err) })),
+            onGiveUp: (entry, err) => node.warn(text('givenUp', { chartId: entry.chartId, seq: entry.seq, message: messageOf(err) })),
           })
         : undefined;
     service?.start().catch((err) => {
       // A state map whose sources are states of no stored version: wrong until redeployed.
       if (err instanceof DefinitionError) {
         failure = err;
-        node.error(`${err.code}: ${err.message}`);
+        node.error(text('failure', { code: err.code, message: err.message }));
         showStatus(true);
       } else {
-        node.warn(`xstate-chart: not ready yet: ${messageOf(err)}`);
+        node.warn(text('notReady', { message: messageOf(err) }));
       }
     });
 
@@ -199,7 +202,7 @@ export default function registerChartNode(RED: NodeAPI): void {
     const fail = (error: ChartError, chartId: string | undefined, event: unknown, send: SendFunction, done: DoneFunction) => {
       const message = errorMessage(prefix, error, { chartId, event, machineId: compiled?.id ?? machineId, machineVersion: 0, timestamp: Date.now() });
       send([null, null, [toNodeMessage(message)]]);
-      status.last = `${chartId ?? '?'}: ${error.code}`;
+      status.last = text('lastError', { chartId: chartId ?? '?', code: error.code });
       showStatus();
       done(userFacingError(error));
     };
@@ -209,9 +212,9 @@ export default function registerChartNode(RED: NodeAPI): void {
       if (!machines || failure) return fail(failure as ChartError, undefined, undefined, send, done);
       machines.put(definition).then(
         (version) => {
-          node.log(`machine "${machineId}" version ${version} stored`);
+          node.log(text('machineStored', { machineId, version }));
           // Running charts already have it when this node has started; else the first event loads it.
-          status.last = machines?.currentVersion === version ? `v${version} loaded` : `v${version} stored`;
+          status.last = text(machines?.currentVersion === version ? 'versionLoaded' : 'versionStored', { version });
           showStatus();
           done();
         },
@@ -295,7 +298,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       live.close();
       const stopped = service ? service.stop(CLOSE_WAIT_MS) : machines?.close();
       Promise.resolve(stopped)
-        .catch((err) => node.warn(`xstate-chart: closing: ${messageOf(err)}`))
+        .catch((err) => node.warn(text('closing', { message: messageOf(err) })))
         .then(() => {
           releaseStore?.();
           done();

@@ -4,6 +4,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../store/retry';
 import { messageOf } from '../engine/errors';
 import { substituteEnv } from './env';
 import { registerStoreEndpoints } from './admin-api';
+import { runtimeText } from './i18n';
 import type { Node, NodeAPI } from './node-red';
 
 export interface StoreConfig {
@@ -60,12 +61,13 @@ export default function registerStoreNode(RED: NodeAPI): void {
   function XStateStoreNode(this: StoreNode, config: StoreConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
+    const text = runtimeText(RED, 'xstate-store');
     try {
       // Retry bounds: settings.js `xstate: { retry: { attempts, initialDelayMs, maxDelayMs, totalMs } }`.
       const retry = (RED.settings.xstate as { retry?: Partial<RetryPolicy> } | undefined)?.retry;
       node.store = createStore(config, node.credentials ?? {}, RED.settings.userDir ?? process.cwd(), retry);
       node.store.on('status', (status) => {
-        if (status.state === 'retrying' || status.state === 'error') node.warn(`xstate-store: ${status.message}`);
+        if (status.state === 'retrying' || status.state === 'error') node.warn(text('trouble', { message: status.message }));
       });
     } catch (err) {
       node.configError = messageOf(err);
@@ -74,7 +76,7 @@ export default function registerStoreNode(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       if (!node.store) return done();
       node.store.close().then(done, (err) => {
-        node.warn(`xstate-store: closing failed: ${messageOf(err)}`);
+        node.warn(text('closingFailed', { message: messageOf(err) }));
         done();
       });
     });

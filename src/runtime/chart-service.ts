@@ -1,6 +1,6 @@
 import type { OutMessage } from '../engine/messages';
 import type { EventObject } from '../engine/machine';
-import { ChartError, messageOf } from '../engine/errors';
+import { ChartError } from '../engine/errors';
 import type { DedupWindow } from '../store/sql/prune-event-ids';
 import type { ChartSummary } from '../store/sql/list-charts';
 import type { ChartDetail } from '../store/sql/chart-detail';
@@ -57,8 +57,10 @@ export interface ServiceOptions {
   onTimerOutcome?: (outcome: Outcome) => void;
   onPendingTimers?: (pending: number) => void;
   /** Trouble that does not answer an event (relay, timers, pruning). */
-  onWarning?: (message: string) => void;
-  onGiveUp?: (message: string) => void;
+  /** Trouble of a part that does not answer an event: the outbox relay or the timers. */
+  onWarning?: (part: 'outbox' | 'timers', err: unknown) => void;
+  /** Messages of a transition never acknowledged, given up after some tries. */
+  onGiveUp?: (entry: { chartId: string; seq: number }, err: unknown) => void;
 }
 
 /**
@@ -221,8 +223,8 @@ export class ChartService {
       owner: options.owner,
       deliver: (messages) => delivery.deliver(messages),
       canDeliver: () => delivery.connected(),
-      onError: (err) => options.onWarning?.(`outbox: ${messageOf(err)}`),
-      onGiveUp: (entry, err) => options.onGiveUp?.(`outbox: the messages of chart "${entry.chartId}" seq ${entry.seq} were never acknowledged (${messageOf(err)}); given up.`),
+      onError: (err) => options.onWarning?.('outbox', err),
+      onGiveUp: (entry, err) => options.onGiveUp?.(entry, err),
     }));
     await relay.start();
     this.checkOpen();
@@ -234,7 +236,7 @@ export class ChartService {
           options.onTimerOutcome?.(outcome);
         }),
       onPending: (pending) => options.onPendingTimers?.(pending),
-      onError: (err) => options.onWarning?.(`timers: ${messageOf(err)}`),
+      onError: (err) => options.onWarning?.('timers', err),
     });
     this.scheduler.start();
     this.pruneTimer = setInterval(() => void store.pruneEventIds(machineId, options.dedup).catch(() => {}), options.pruneEveryMs ?? 60000);

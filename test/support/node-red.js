@@ -18,7 +18,23 @@ helper.settings({ userDir });
  * real Node-RED does.
  */
 const { hooks } = require('@node-red/util');
-const withHooks = (register) => (RED) => register(Object.assign(RED, { hooks: RED.hooks ?? hooks }));
+
+/**
+ * The test helper's `RED._` gives keys back untranslated; Node-RED resolves them from the module's
+ * message catalogs. Ours are read here the same way (`namespace:key`, `__name__` placeholders), so
+ * tests see the texts users see. Other namespaces keep the helper's behaviour.
+ */
+const MODULE = 'node-red-contrib-xstate-durable/';
+const catalogs = new Map();
+function translate(key, values = {}) {
+  if (!key.startsWith(MODULE)) return key;
+  const [namespace, path] = key.slice(MODULE.length).split(':');
+  if (!catalogs.has(namespace)) catalogs.set(namespace, require(`../../nodes/${namespace}/locales/en-US/${namespace}.json`));
+  const text = path.split('.').reduce((node, part) => node?.[part], catalogs.get(namespace));
+  if (typeof text !== 'string') return key;
+  return text.replace(/__([A-Za-z0-9]+)__/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+const withHooks = (register) => (RED) => register(Object.assign(RED, { hooks: RED.hooks ?? hooks, _: translate }));
 
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js');
 const storeNode = withHooks(require('../../nodes/xstate-store/xstate-store.js'));
