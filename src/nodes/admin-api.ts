@@ -14,6 +14,8 @@ import type { HttpResponse, NodeAPI, RequestHandler } from './node-red';
 
 /** What a chart node offers the admin API. */
 export interface ChartNodeApi {
+  /** The largest event payload the node takes (settings.js xstate.limits.eventBytes). */
+  eventBytes: number;
   charts(prefix: string, after: string, limit: number): Promise<{ charts: ChartSummary[]; next: string | null }>;
   chart(chartId: string): Promise<ChartDetail | undefined>;
   /** Applies an event through the chart's queue, as one from MQTT. */
@@ -126,7 +128,7 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     write,
     handle(async (req) => {
       const node = chartNode(req.params.id);
-      const outcome = await node.dispatch(chartIdOf(req.params.chartId), parseEvent(req.body));
+      const outcome = await node.dispatch(chartIdOf(req.params.chartId), parseEvent(req.body, node.eventBytes));
       if (outcome.kind === 'rejected') return { outcome: outcome.kind, error: { code: outcome.error.code, message: outcome.error.message } };
       return outcome.kind === 'applied' ? { outcome: outcome.kind, state: outcome.state } : { outcome: outcome.kind };
     }),

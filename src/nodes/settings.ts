@@ -1,5 +1,6 @@
 import { ChartCache, DEFAULT_CACHE_BYTES } from '../runtime/chart-cache';
-import { DEFAULT_MAX_QUEUE_PER_CHART } from '../runtime/chart-runtime';
+import { DEFAULT_MAX_CONTEXT_BYTES, DEFAULT_MAX_QUEUE_PER_CHART } from '../runtime/chart-runtime';
+import { MAX_EVENT_BYTES } from '../engine/event';
 import { DEFAULT_MAX_WAITING, WaitingEvents } from '../runtime/waiting-events';
 import { DEFAULT_DEDUP_WINDOW, type DedupWindow } from '../store/sql/prune-event-ids';
 import type { RetryPolicy } from '../store/retry';
@@ -14,6 +15,7 @@ import type { NodeAPI } from './node-red';
  *     dedup: { events: 1000, hours: 24 },      // idempotency window
  *     retry: { attempts, initialDelayMs, maxDelayMs, totalMs },
  *     tcpNoDelay: true,
+ *     limits: { eventBytes: 262144, contextBytes: 1048576 }, // largest event payload, largest context (JSON)
  *   }
  */
 export interface XStateSettings {
@@ -22,6 +24,7 @@ export interface XStateSettings {
   dedup?: Partial<DedupWindow>;
   retry?: Partial<RetryPolicy>;
   tcpNoDelay?: boolean;
+  limits?: { eventBytes?: number; contextBytes?: number };
 }
 
 export function xstateSettings(RED: NodeAPI): XStateSettings {
@@ -48,4 +51,10 @@ export function processLimits(RED: NodeAPI): { cache: ChartCache; waiting: Waiti
     };
   }
   return shared;
+}
+
+/** The largest event payload and context, in bytes of JSON (SPEC §8: 256 KiB and 1 MiB unless set). */
+export function sizeLimits(RED: NodeAPI): { eventBytes: number; contextBytes: number } {
+  const limits = xstateSettings(RED).limits ?? {};
+  return { eventBytes: limits.eventBytes ?? MAX_EVENT_BYTES, contextBytes: limits.contextBytes ?? DEFAULT_MAX_CONTEXT_BYTES };
 }

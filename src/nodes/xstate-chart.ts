@@ -16,7 +16,7 @@ import { keepTcpNoDelay } from './tcp-nodelay';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
 import { toNodeMessage } from './node-messages';
 import { Delivery } from './delivery';
-import { dedupWindow, maxQueuePerChart, processLimits } from './settings';
+import { dedupWindow, maxQueuePerChart, processLimits, sizeLimits } from './settings';
 import { registerChartEndpoints, type ChartNodeApi } from './admin-api';
 import { LiveUpdates } from './live-updates';
 import { runtimeText } from './i18n';
@@ -155,6 +155,7 @@ export default function registerChartNode(RED: NodeAPI): void {
     const releaseStore = store?.acquire();
 
     const limits = processLimits(RED);
+    const sizes = sizeLimits(RED);
     const service =
       store && machines && !failure
         ? new ChartService({
@@ -168,6 +169,7 @@ export default function registerChartNode(RED: NodeAPI): void {
             cache: limits.cache,
             waiting: limits.waiting,
             maxQueuePerChart: maxQueuePerChart(RED),
+            maxContextBytes: sizes.contextBytes,
             dedup: dedupWindow(RED),
             openDelivery: () => new Delivery(node, new Downstream(RED, node as never), RED.hooks as never),
             onStarted: (charts) => {
@@ -245,7 +247,7 @@ export default function registerChartNode(RED: NodeAPI): void {
           throw new ChartError('invalid_event', `No chart named: set msg.chartId or send to the topic ${prefix}/{chartId}/event (got topic ${JSON.stringify(msg.topic ?? null)}).`);
         }
         chartId = checkChartId(rawChartId);
-        event = parseEvent(msg.payload);
+        event = parseEvent(msg.payload, sizes.eventBytes);
       } catch (err) {
         const error = err instanceof ChartError ? err : new ChartError('invalid_event', messageOf(err));
         return fail(error, chartId, typeof msg.payload === 'object' && !Buffer.isBuffer(msg.payload) ? msg.payload : String(msg.payload), send, done);
@@ -256,6 +258,7 @@ export default function registerChartNode(RED: NodeAPI): void {
 
     /** What the admin API and the editor's sidebar ask of this node. */
     const api: ChartNodeApi & { drained(): Promise<void> } = {
+      eventBytes: sizes.eventBytes,
       charts: (chartPrefix, after, limit) => (service ? service.charts(chartPrefix, after, limit) : Promise.reject(failure)),
       chart: (chartId) => (service ? service.chart(chartId) : Promise.reject(failure)),
       dispatch: (chartId, event) => handle(chartId, event, (msgs) => node.send(msgs)),

@@ -47,6 +47,7 @@ export interface ServiceOptions {
   cache?: ChartCache;
   waiting?: WaitingEvents;
   maxQueuePerChart?: number;
+  maxContextBytes?: number;
   dedup: DedupWindow;
   /** Opens the delivery of messages; called once, when the service has started. */
   openDelivery: () => DeliveryPort;
@@ -208,6 +209,7 @@ export class ChartService {
       cache: options.cache,
       waiting: options.waiting,
       maxQueuePerChart: options.maxQueuePerChart,
+      maxContextBytes: options.maxContextBytes,
       outboxOwner: options.owner,
       versioning: options.versioning,
       onTimersScheduled: (delayMs) => this.scheduler?.notify(delayMs),
