@@ -50,7 +50,15 @@ describe('the packed package in a fresh Node-RED', function () {
     const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
     console.log(`      ${listing.join('\n      ')}`);
     for (const file of listing) {
-      assert.match(file, /^(dist\/index\.(js|d\.ts)|nodes\/xstate-(store|chart|action)\/xstate-\3\.(js|html)|examples\/[\w-]+\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/, file);
+      assert.match(
+        file,
+        /^(dist\/index\.(js|d\.ts)|nodes\/xstate-(store|chart|action)\/(locales\/en-US\/)?xstate-\3\.(js|json|html)|resources\/xstate-(diagram|editor)\.js|examples\/[\w-]+\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/,
+        file,
+      );
+    }
+    // The editor's code and every node's message catalog and help are there.
+    for (const file of ['resources/xstate-diagram.js', 'resources/xstate-editor.js', ...['store', 'chart', 'action'].flatMap((n) => [`nodes/xstate-${n}/locales/en-US/xstate-${n}.json`, `nodes/xstate-${n}/locales/en-US/xstate-${n}.html`])]) {
+      assert.ok(listing.includes(file), file);
     }
     assert.ok(!listing.some((f) => /\.map$|^test\/|^src\/|^bench\/|^scripts\//.test(f)));
   });
