@@ -190,6 +190,12 @@ for (const backend of backends) {
       const impact = (await helper.request().post(`/xstate-chart/${helper.getNode('chart').id}/impact`).send({ definition: v4 }).expect(200)).body.impact;
       assert.equal(impact.candidate.version, 4);
       assert.ok(impact.groups.filter((g) => g.version < 3).every((g) => g.outcome === 'pinned'), 'the impact of a pinned node says so');
+      // The edit dialog asks with the versioning it would deploy: switched to move, the v1 and v2 charts
+      // are no longer pinned but stay (One and Three are gone in v4).
+      const moving = (await helper.request().post(`/xstate-chart/${helper.getNode('chart').id}/impact`).send({ definition: v4, versioning: 'move' }).expect(200)).body.impact;
+      const outcomes = Object.fromEntries(moving.groups.filter((g) => g.version < 3).map((g) => [`v${g.version} ${g.value}`, g.outcome]));
+      assert.deepEqual(outcomes, { 'v1 One': 'stay', 'v2 Three': 'stay' });
+      await helper.request().post(`/xstate-chart/${helper.getNode('chart').id}/impact`).send({ definition: v4, versioning: 'sometimes' }).expect(400);
     });
   });
 }

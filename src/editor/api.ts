@@ -99,6 +99,35 @@ export interface SendOutcome {
   error?: { code: string; message: string };
 }
 
+/** What deploying a candidate would do to one group of running charts (one version, one state). */
+export interface ImpactGroup {
+  version: number;
+  value: unknown;
+  charts: number;
+  outcome: 'current' | 'move' | 'map' | 'stay' | 'pinned';
+  /** With `map`: the state they move to. */
+  to?: unknown;
+  /** With `stay`: why. */
+  reason?: string;
+  timers: number;
+  timersDropped: number;
+}
+
+export interface Impact {
+  machineId: string;
+  candidate: { version: number; changed: boolean };
+  groups: ImpactGroup[];
+  /** Charts per outcome, all charts, and all timers that would be dropped. */
+  totals: Record<ImpactGroup['outcome'] | 'charts' | 'timersDropped', number>;
+}
+
+/** A definition with its state map (parsed) and the versioning it would be deployed with. */
+export interface ImpactCandidate {
+  definition: string;
+  migrate?: unknown;
+  versioning?: 'move' | 'pin';
+}
+
 export const api = {
   validate: (definition: string, implementations: string) =>
     request<{ ok: boolean; problems: Problem[] }>('POST', 'xstate-chart/validate', implementations.trim() ? { definition, implementations } : { definition }),
@@ -112,4 +141,6 @@ export const api = {
   chart: (nodeId: string, chartId: string) => request<ChartDetail>('GET', `xstate-chart/${part(nodeId)}/charts/${part(chartId)}`),
   send: (nodeId: string, chartId: string, event: unknown) => request<SendOutcome>('POST', `xstate-chart/${part(nodeId)}/charts/${part(chartId)}/events`, event),
   remove: (nodeId: string, chartId: string) => request<{ deleted: boolean }>('DELETE', `xstate-chart/${part(nodeId)}/charts/${part(chartId)}`),
+  /** `impact` is absent when the candidate does not compile (its problems say why). */
+  impact: (nodeId: string, candidate: ImpactCandidate) => request<{ problems: Problem[]; impact?: Impact }>('POST', `xstate-chart/${part(nodeId)}/impact`, candidate),
 };

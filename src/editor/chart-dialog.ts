@@ -2,11 +2,14 @@
  * The `xstate-chart` edit dialog's live preview: the machine's diagram below the definition editor,
  * redrawn as the JSON changes, and the problems the deploy-time validation finds, listed with their
  * JSON paths and marked on their lines in the code editor (ace annotations, or monaco markers when
- * Node-RED runs monaco). With `source: store`, the stored machine is drawn instead.
+ * Node-RED runs monaco). Below them, what deploying would do to the node's running charts (the
+ * impact panel); the state map's problems join the list and are marked in its editor. With
+ * `source: store`, the stored machine is drawn instead.
  */
 import { api, ApiError, type Problem } from './api';
 import { locate } from './json-locate';
 import { injectEditorStyle } from './editor-style';
+import { ImpactPanel } from './impact-panel';
 import { diagramLib, editorWindow, h, t, type CodeEditor, type DiagramHandle, type EditorNode } from './red';
 
 /** Wait after the last keystroke before drawing and validating again. */
@@ -21,6 +24,8 @@ export interface ChartDialogOptions {
   implementationsEditor?: CodeEditor;
   /** The settings tab's state map (`migrate`) editor. */
   migrateEditor?: CodeEditor;
+  /** Shows the tab with the state map (a click on one of its problems goes there). */
+  showMigrateTab?(): void;
 }
 
 export interface ChartDialog {
@@ -134,41 +139,82 @@ export function chartDialog(options: ChartDialogOptions): ChartDialog {
   const status = row.querySelector<HTMLElement>('.xstate-validation-status')!;
   const note = row.querySelector<HTMLElement>('.xstate-chart-preview-note')!;
   const fit = row.querySelector<HTMLButtonElement>('.xstate-diagram-fit');
+  const impactBox = row.querySelector<HTMLElement>('.xstate-impact');
+  const impact = impactBox ? new ImpactPanel(impactBox, options.node.id, () => resize()) : undefined;
+  const migrateStatus = form.querySelector<HTMLElement>('.xstate-migrate-status');
+  const { migrateEditor } = options;
 
   let destroyed = false;
   let handle: DiagramHandle | undefined;
   /** Requests started: an answer to an older one is dropped. */
   let generation = 0;
   let lastText: string | undefined;
+  let lastMigrate = '';
+  /** The definition's problems as last validated (with the text and implementations validated), and the state map's. */
+  let definitionProblems: Problem[] = [];
+  let validated: { text: string; implementations: string } | undefined;
+  let validation: { kind: 'pending' | 'done' | 'none' } | { kind: 'unavailable'; message: string } = { kind: 'none' };
+  let mapProblems: Problem[] = [];
 
   const source = () => (field(form, 'node-input-source') === 'store' ? 'store' : 'inline');
+  /** A state map problem's path inside the map's own text: `migrate.states["C"]` → `states["C"]`. */
+  const inMap = (path: string) => path.replace(/^migrate\.?/, '');
 
-  function showProblems(problems: Problem[], text: string | undefined, editor?: CodeEditor): void {
-    problemsList.textContent = '';
-    for (const problem of problems) {
-      const at = text !== undefined && problem.path ? locate(text, problem.path) : undefined;
-      const item = h(
-        'li',
-        { class: `xstate-problem${at ? ' xstate-problem-located' : ''}`, attrs: { 'data-path': problem.path } },
-        h('code', { class: 'xstate-problem-path', text: problem.path || t('dialog.wholeDefinition') }),
-        h('span', { class: 'xstate-problem-message', text: problem.message }),
-      );
-      if (at) {
-        item.title = t('dialog.goToLine', { line: at.row + 1 });
-        item.addEventListener('click', () => editor && goToLine(editor, at.row, at.column));
-      }
-      problemsList.appendChild(item);
+  function problemItem(problem: Problem, ofMap: boolean): HTMLLIElement {
+    const editor = ofMap ? migrateEditor : definitionEditor;
+    const text = ofMap ? lastMigrate : lastText;
+    const path = ofMap ? inMap(problem.path) : problem.path;
+    const at = text !== undefined && path ? locate(text, path) : undefined;
+    const item = h(
+      'li',
+      { class: `xstate-problem${at || ofMap ? ' xstate-problem-located' : ''}${ofMap ? ' xstate-problem-map' : ''}`, attrs: { 'data-path': problem.path } },
+      h('code', { class: 'xstate-problem-path', text: problem.path || t('dialog.wholeDefinition') }),
+      h('span', { class: 'xstate-problem-message', text: problem.message }),
+    );
+    if (at) item.title = t('dialog.goToLine', { line: at.row + 1 });
+    if (at || ofMap) {
+      item.addEventListener('click', () => {
+        if (ofMap) options.showMigrateTab?.();
+        if (editor && at) goToLine(editor, at.row, at.column);
+        else (editor as { focus?(): void } | undefined)?.focus?.();
+      });
     }
+    return item;
+  }
+
+  /** Lists the definition's and the state map's problems, marks their lines, and says how it went. */
+  function showProblems(): void {
+    problemsList.textContent = '';
+    for (const problem of definitionProblems) problemsList.appendChild(problemItem(problem, false));
+    for (const problem of mapProblems) problemsList.appendChild(problemItem(problem, true));
+    const count = definitionProblems.length + mapProblems.length;
     const shownBefore = !problemsList.hidden;
-    problemsList.hidden = problems.length === 0;
-    if (editor && text !== undefined) markLines(editor, text, problems);
+    problemsList.hidden = count === 0;
+    if (lastText !== undefined) markLines(definitionEditor, lastText, definitionProblems);
+    if (migrateEditor) markLines(migrateEditor, lastMigrate, mapProblems.map((problem) => ({ ...problem, path: inMap(problem.path) })));
+    if (validation.kind === 'pending') setStatus('pending', t('dialog.validating'));
+    else if (validation.kind === 'unavailable') setStatus('unavailable', t('dialog.validationUnavailable', { message: validation.message }));
+    else if (validation.kind === 'none') setStatus('none');
+    else if (count) setStatus('problems', t('dialog.problems', { count }));
+    else setStatus('ok', t('dialog.valid'));
     // The list takes room from the editors and the diagram.
-    if (shownBefore !== !problemsList.hidden || problems.length) resize();
+    if (shownBefore !== !problemsList.hidden || count) resize();
   }
 
   function setStatus(kind: 'ok' | 'problems' | 'pending' | 'unavailable' | 'none', message = ''): void {
     status.className = `xstate-validation-status xstate-validation-${kind}`;
     status.textContent = message;
+  }
+
+  /** Under the state map's editor (another tab than the list): its problems, or the charts it moves. */
+  function showMigrateStatus(mapped: number | undefined): void {
+    if (!migrateStatus) return;
+    let kind = 'none';
+    let message = '';
+    if (mapProblems.length) [kind, message] = ['problems', t('impact.mapProblems', { count: mapProblems.length })];
+    else if (mapped !== undefined && lastMigrate.trim()) [kind, message] = ['ok', t('impact.mapMoves', { count: mapped })];
+    migrateStatus.className = `xstate-migrate-status xstate-migrate-${kind}`;
+    migrateStatus.textContent = message;
   }
 
   async function draw(definition: unknown, stale = false): Promise<void> {
@@ -186,6 +232,7 @@ export function chartDialog(options: ChartDialogOptions): ChartDialog {
     const mine = ++generation;
     const text = definitionEditor.getValue();
     const implementations = implementationsEditor?.getValue() ?? '';
+    lastMigrate = migrateEditor?.getValue() ?? '';
     note.textContent = '';
     let parsed: unknown;
     let parses = true;
@@ -199,25 +246,42 @@ export function chartDialog(options: ChartDialogOptions): ChartDialog {
     else if (handle) scroll.classList.add('xstate-stale');
     else void draw(text, true);
     lastText = text;
+    void updateImpact(mine, text);
+    // A change of the state map or of the versioning alone: the definition's problems stand.
+    if (validation.kind === 'done' && validated?.text === text && validated.implementations === implementations) return;
+    validation = { kind: 'pending' };
     setStatus('pending', t('dialog.validating'));
     try {
       const result = await api.validate(text, implementations);
       if (destroyed || mine !== generation) return;
-      const problems = Array.isArray(result.problems) ? result.problems : [];
-      showProblems(problems, text, definitionEditor);
-      if (problems.length) setStatus('problems', t('dialog.problems', { count: problems.length }));
-      else setStatus('ok', t('dialog.valid'));
+      definitionProblems = Array.isArray(result.problems) ? result.problems : [];
+      validation = { kind: 'done' };
+      validated = { text, implementations };
     } catch (err) {
       if (destroyed || mine !== generation) return;
-      showProblems([], text, definitionEditor);
-      setStatus('unavailable', t('dialog.validationUnavailable', { message: (err as Error).message }));
+      definitionProblems = [];
+      validation = { kind: 'unavailable', message: (err as Error).message };
     }
+    showProblems();
+  }
+
+  async function updateImpact(mine: number, text: string): Promise<void> {
+    if (!impact) return;
+    const answer = await impact.check({ definition: text, migrate: lastMigrate, versioning: field(form, 'node-input-versioning') === 'pin' ? 'pin' : 'move' });
+    if (destroyed || mine !== generation || !answer) return;
+    mapProblems = answer.problems;
+    showProblems();
+    showMigrateStatus(answer.impact?.totals.map);
   }
 
   async function updateStored(): Promise<void> {
     const mine = ++generation;
-    showProblems([], lastText, definitionEditor);
-    setStatus('none');
+    impact?.hide();
+    definitionProblems = [];
+    mapProblems = [];
+    validation = { kind: 'none' };
+    showProblems();
+    showMigrateStatus(undefined);
     const storeId = field(form, 'node-input-store');
     const machineId = field(form, 'node-input-machineId').trim();
     if (!storeId || storeId === '_ADD_' || !machineId) {
@@ -248,7 +312,8 @@ export function chartDialog(options: ChartDialogOptions): ChartDialog {
   const later = debounce(update, DEBOUNCE_MS);
   definitionEditor.on('change', later);
   implementationsEditor?.on('change', later);
-  const watched = ['node-input-source', 'node-input-store', 'node-input-machineId']
+  migrateEditor?.on('change', later);
+  const watched = ['node-input-source', 'node-input-store', 'node-input-machineId', 'node-input-versioning']
     .map((id) => form.querySelector(`#${id}`))
     .filter((el): el is Element => el !== null);
   for (const el of watched) $(el).on('change input', later);

@@ -15,12 +15,12 @@ const CSS = `
 .xstate-diagram-scroll.xstate-stale > svg, .xstate-sidebar-diagram.xstate-stale > svg { opacity: 0.45; }
 .xstate-fit > svg.xstate-diagram { max-width: 100%; height: auto; margin: 0 auto; }
 .xstate-sidebar-diagram.xstate-fit > svg.xstate-diagram { width: auto; max-height: 360px; }
-.xstate-validation-status { font-size: 12px; margin: 4px 0 2px; min-height: 16px; }
-.xstate-validation-status:before { font-family: FontAwesome; margin-right: 5px; }
-.xstate-validation-ok { color: var(--red-ui-text-color-success, #3a3); }
-.xstate-validation-ok:before { content: "\\f00c"; }
-.xstate-validation-problems { color: var(--red-ui-text-color-error, #AD1625); }
-.xstate-validation-problems:before { content: "\\f071"; }
+.xstate-validation-status, .xstate-migrate-status { font-size: 12px; margin: 4px 0 2px; min-height: 16px; }
+.xstate-validation-status:before, .xstate-migrate-status:before { font-family: FontAwesome; margin-right: 5px; }
+.xstate-validation-ok, .xstate-migrate-ok { color: var(--red-ui-text-color-success, #3a3); }
+.xstate-validation-ok:before, .xstate-migrate-ok:before { content: "\\f00c"; }
+.xstate-validation-problems, .xstate-migrate-problems { color: var(--red-ui-text-color-error, #AD1625); }
+.xstate-validation-problems:before, .xstate-migrate-problems:before { content: "\\f071"; }
 .xstate-validation-unavailable, .xstate-validation-pending { color: var(--red-ui-secondary-text-color, #888); }
 ul.xstate-problems { list-style: none; margin: 0; padding: 0; max-height: 110px; overflow: auto;
   border: 1px solid var(--red-ui-border-color-error, #DF2935); border-radius: 4px; }
@@ -31,6 +31,26 @@ ul.xstate-problems > li.xstate-problem-located { cursor: pointer; }
 ul.xstate-problems > li.xstate-problem-located:hover { background: var(--red-ui-list-item-background-hover, #e6e6e6); }
 .xstate-problem-path { font-size: 12px !important; margin-right: 6px !important; white-space: normal !important; word-break: break-all; }
 .xstate-problem-message { color: var(--red-ui-primary-text-color, #555); }
+.xstate-impact { margin-top: 6px; border: 1px solid var(--red-ui-secondary-border-color, #ddd); border-radius: 4px;
+  background: var(--red-ui-secondary-background, #fff); font-size: 12px; }
+.xstate-impact[hidden] { display: none; }
+.xstate-impact-header { display: flex; align-items: baseline; gap: 6px; padding: 4px 8px; font-weight: 600;
+  color: var(--red-ui-primary-text-color, #555); background: var(--red-ui-tertiary-background, #f7f7f7); border-radius: 4px 4px 0 0; }
+.xstate-impact-title { flex: 1; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.xstate-impact-summary { flex: none; font-weight: normal; color: var(--red-ui-secondary-text-color, #888); }
+.xstate-impact-message { padding: 4px 8px; color: var(--red-ui-secondary-text-color, #888); }
+.xstate-impact-message[hidden], ul.xstate-impact-groups[hidden] { display: none; }
+ul.xstate-impact-groups { list-style: none; margin: 0; padding: 0; max-height: 132px; overflow: auto; }
+ul.xstate-impact-groups > li { display: flex; gap: 7px; align-items: baseline; padding: 3px 8px; line-height: 16px;
+  border-top: 1px solid var(--red-ui-secondary-border-color, #ddd); color: var(--red-ui-primary-text-color, #555); }
+ul.xstate-impact-groups > li > i { flex: none; width: 12px; text-align: center; color: var(--red-ui-secondary-text-color, #888); }
+ul.xstate-impact-groups > li.xstate-impact-map > i { color: var(--red-ui-node-status-colors-blue, #53A3F3); }
+ul.xstate-impact-groups > li.xstate-impact-move > i, ul.xstate-impact-groups > li.xstate-impact-current > i { color: var(--red-ui-text-color-success, #3a3); }
+ul.xstate-impact-groups > li.xstate-impact-warning { background: rgba(255, 207, 112, 0.22); box-shadow: inset 3px 0 0 var(--red-ui-border-color-warning, #FFCF70); }
+ul.xstate-impact-groups > li.xstate-impact-warning > i { color: #C08A00; }
+.xstate-impact.xstate-impact-warning { border-color: var(--red-ui-border-color-warning, #FFCF70); }
+.xstate-impact.xstate-impact-pending ul.xstate-impact-groups, .xstate-impact.xstate-impact-pending .xstate-impact-message { opacity: 0.5; }
+.xstate-migrate-status:empty { display: none; }
 /* ace (when Node-RED is set to it) marks annotated lines only with an icon its theme may lack. */
 #node-input-definition-editor .ace_gutter-cell.ace_error { color: var(--red-ui-text-color-error, #AD1625); font-weight: bold;
   box-shadow: inset 3px 0 0 var(--red-ui-text-color-error, #AD1625); }

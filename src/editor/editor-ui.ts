@@ -11,3 +11,4 @@ export { chartDialog, DEBOUNCE_MS, type ChartDialog, type ChartDialogOptions } f
 export { addSidebarTab, ChartSidebar, PAGE_SIZE, DETAIL_REFRESH_MS, TAB_ID } from './chart-sidebar';
 export { locate, parsePath, type Location, type PathStep } from './json-locate';
 export { stateLabel, eventLabel, eventFromText, duration } from './format';
+export { groupText } from './impact-panel';

@@ -21,8 +21,11 @@ export interface ChartNodeApi {
   /** Applies an event through the chart's queue, as one from MQTT. */
   dispatch(chartId: string, event: ReturnType<typeof parseEvent>): Promise<Outcome>;
   deleteChart(chartId: string): Promise<boolean>;
-  /** What deploying a candidate `{ definition, migrate? }` would do to the running charts. */
-  impact(input: unknown): Promise<{ problems: DefinitionProblem[]; impact?: Impact }>;
+  /**
+   * What deploying a candidate `{ definition, migrate? }` would do to the running charts, with the
+   * node's versioning or the one given (the edit dialog's, before it is deployed).
+   */
+  impact(input: unknown, versioning?: 'move' | 'pin'): Promise<{ problems: DefinitionProblem[]; impact?: Impact }>;
   /** Moves up to `limit` charts to the current version now. */
   migrateCharts(limit: number): Promise<{ moved: number; mapped: number; stayed: number; remaining: boolean }>;
 }
@@ -85,7 +88,7 @@ function pageSize(value: unknown): number {
  *   GET    /xstate-chart/:id/charts/:chartId                → { state, timers, transitions, machine }               (xstate.read)
  *   POST   /xstate-chart/:id/charts/:chartId/events         an event → { outcome, state?, error? }                  (xstate.write)
  *   DELETE /xstate-chart/:id/charts/:chartId                → { deleted: true }                                     (xstate.write)
- *   POST   /xstate-chart/:id/impact                         { definition, migrate? } → { problems, impact? }         (xstate.read)
+ *   POST   /xstate-chart/:id/impact                         { definition, migrate?, versioning? } → { problems, impact? } (xstate.read)
  *   POST   /xstate-chart/:id/migrate                        { limit? } → { moved, mapped, stayed, remaining }        (xstate.write)
  */
 export function registerChartEndpoints(RED: NodeAPI): void {
@@ -137,9 +140,11 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     '/xstate-chart/:id/impact',
     read,
     handle(async (req) => {
-      const body = req.body as { definition?: unknown } | undefined;
-      if (body?.definition === undefined) throw new HttpError(400, 'invalid_request', 'Send { "definition": ..., "migrate"?: { "states": {...}, "context": {...} } }.');
-      return chartNode(req.params.id).impact(body);
+      const body = req.body as { definition?: unknown; migrate?: unknown; versioning?: unknown } | undefined;
+      if (body?.definition === undefined) throw new HttpError(400, 'invalid_request', 'Send { "definition": ..., "migrate"?: { "states": {...}, "context": {...} }, "versioning"?: "move" | "pin" }.');
+      const { versioning } = body;
+      if (versioning !== undefined && versioning !== 'move' && versioning !== 'pin') throw new HttpError(400, 'invalid_request', '"versioning" is "move" or "pin".');
+      return chartNode(req.params.id).impact({ definition: body.definition, migrate: body.migrate }, versioning);
     }),
   );
   RED.httpAdmin.post(

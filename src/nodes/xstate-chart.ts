@@ -262,7 +262,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       charts: (chartPrefix, after, limit) => (service ? service.charts(chartPrefix, after, limit) : Promise.reject(failure)),
       chart: (chartId) => (service ? service.chart(chartId) : Promise.reject(failure)),
       dispatch: (chartId, event) => handle(chartId, event, (msgs) => node.send(msgs)),
-      impact: async (input) => {
+      impact: async (input, versioning) => {
         if (!service || !compile) throw failure as ChartError;
         let candidate: CompiledMachine;
         let map: MigrateMap;
@@ -276,7 +276,7 @@ export default function registerChartNode(RED: NodeAPI): void {
         }
         const stored = machines ? (await store?.loadMachineVersions(candidate.id))?.map((v) => v.definition) : undefined;
         const problems = migrateProblems(map, candidate.definition, stored && stored.length > 0 ? stored : undefined);
-        return { problems, impact: await service.impact(candidate, map) };
+        return { problems, impact: await service.impact(candidate, map, versioning) };
       },
       migrateCharts: (limit) => (service ? service.migrateCharts(limit) : Promise.reject(failure)),
       deleteChart: async (chartId) => {

@@ -144,9 +144,10 @@ export class ChartService {
 
   /**
    * What deploying `candidate` (with its state map) would do to the running charts, counted in the
-   * store per version and state (see {@link impactOf}).
+   * store per version and state (see {@link impactOf}); `versioning` is the node's unless the
+   * candidate would be deployed with another.
    */
-  async impact(candidate: CompiledMachine, migrate: MigrateMap): Promise<Impact> {
+  async impact(candidate: CompiledMachine, migrate: MigrateMap, versioning = this.options.versioning ?? 'move'): Promise<Impact> {
     const runtime = await this.start();
     const { store, source } = this.options;
     const machineId = runtime.machine.id;
@@ -157,7 +158,7 @@ export class ChartService {
       store.timersByState(machineId),
       source.storedVersions(),
     ]);
-    return impactOf({ candidate, migrate, ...version, versioning: this.options.versioning ?? 'move', groups, timers, machineOf: (v) => machines.get(v) });
+    return impactOf({ candidate, migrate, ...version, versioning, groups, timers, machineOf: (v) => machines.get(v) });
   }
 
   /**

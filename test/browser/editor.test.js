@@ -6,31 +6,16 @@
 // EDITOR_SCREENSHOTS=docs writes docs/editor-dialog.png and docs/editor-sidebar.png.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const path = require('node:path');
 const { kitchen, expectedDiagram } = require('../fixtures/diagram');
 const { mqttBroker, closeBroker, describeIf, itIf, skipReason } = require('../support/env');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { flowAnswers } = require('../support/flows');
-const { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, startExample, openEditor } = require('../support/editor-session');
+const { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, startExample, openEditor, setDefinition, setMigrate, openChartDialog, screenshot: shoot } = require('../support/editor-session');
 
-const root = path.join(__dirname, '..', '..');
 const TOPIC = `xstate-chart/${CHART_NODE}/`;
 const BULK = 10000;
 const BURST = 5000;
 const WINDOW = 100;
-
-/** Replaces the open dialog's definition text (monaco, Node-RED 4's default, or ace): with `change(text)`, or with a string. */
-function setDefinition(page, change) {
-  const source = typeof change === 'function' ? change.toString() : `() => ${JSON.stringify(change)}`;
-  return page.evaluate(
-    ({ id, source }) => {
-      const editor = RED.nodes.node(id).definitionEditor;
-      editor.setValue(new Function('text', `return (${source})(text)`)(editor.getValue()), 1);
-      return editor.getValue();
-    },
-    { id: CHART_NODE, source },
-  );
-}
 
 /** The definition editor's cursor line (1-based). */
 function cursorLine(page) {
@@ -46,15 +31,6 @@ function markedLines(page) {
     if (window.monaco) return window.monaco.editor.getModelMarkers({ owner: 'xstate-chart' }).map((m) => m.startLineNumber);
     return RED.nodes.node(id).definitionEditor.getSession().getAnnotations().filter((a) => a.xstate).map((a) => a.row + 1);
   }, CHART_NODE);
-}
-
-/** Opens the example chart node's dialog; resolves when its diagram is drawn and validated. */
-async function openChartDialog(page) {
-  await page.locator(`[id="${CHART_NODE}"] rect.red-ui-flow-node`).dblclick();
-  const dialog = page.locator('#dialog-form');
-  await dialog.locator('.xstate-diagram-scroll svg.xstate-diagram').waitFor();
-  await dialog.locator('.xstate-validation-ok').waitFor();
-  return dialog;
 }
 
 /** Points the reject transition at a state that does not exist; returns its listed problem and its line. */
@@ -130,19 +106,7 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     return client.waitFor((m) => m.topic === `${example.prefix}/${chartId}/state` && m.json?.metadata?.seq === seq, 20000, `${chartId} at seq ${seq}`);
   }
 
-  /** With EDITOR_SCREENSHOTS set: widens `handle` (the tray's or the sidebar's edge) by `widen` px, then shoots the page. */
-  async function screenshot(name, handle, widen) {
-    const dir = process.env.EDITOR_SCREENSHOTS;
-    if (!dir) return;
-    const box = await page.locator(handle).first().boundingBox();
-    await page.mouse.move(box.x + box.width / 2, box.y + 300);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width / 2 - widen, box.y + 300, { steps: 8 });
-    await page.mouse.up();
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    fs.mkdirSync(path.resolve(root, dir), { recursive: true });
-    await page.screenshot({ path: path.resolve(root, dir, `editor-${name}.png`) });
-  }
+  const screenshot = (name, handle, widen) => shoot(page, name, handle, widen);
 
   const active = (scope) => page.evaluate((scope) => Array.from(document.querySelectorAll(`${scope} svg.xstate-diagram [data-state].active`), (g) => g.getAttribute('data-state')).sort(), scope);
 
@@ -231,11 +195,7 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     await page.locator(`[id="${CHART_NODE}"] rect.red-ui-flow-node`).dblclick();
     await page.locator('#red-ui-tab-xstate-chart-tab-settings a').click();
     await dialog.locator('#node-input-versioning').selectOption('pin');
-    await page.evaluate((text) => {
-      const box = document.getElementById('node-input-migrate-editor');
-      if (window.monaco) window.monaco.editor.getEditors().find((e) => box.contains(e.getDomNode())).setValue(text);
-      else window.ace.edit(box).setValue(text, 1);
-    }, '{"states": {"Negotiate.Reject": "Perform.Initiate"}}');
+    await setMigrate(page, '{"states": {"Negotiate.Reject": "Perform.Initiate"}}');
     await page.locator('#node-dialog-ok').click();
     await dialog.waitFor({ state: 'detached' });
     const saved = await page.evaluate((id) => ({ versioning: RED.nodes.node(id).versioning, migrate: JSON.parse(RED.nodes.node(id).migrate) }), CHART_NODE);

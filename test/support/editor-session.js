@@ -81,4 +81,52 @@ async function openEditor(browser, url, { width = 1500, height = 950, beforeGoto
   return { page, errors };
 }
 
-module.exports = { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, STORE_NODE, exampleFlow, startExample, openEditor };
+/** Replaces the open dialog's definition text (monaco, Node-RED 4's default, or ace): with `change(text)`, or with a string. */
+function setDefinition(page, change) {
+  const source = typeof change === 'function' ? change.toString() : `() => ${JSON.stringify(change)}`;
+  return page.evaluate(
+    ({ id, source }) => {
+      const editor = RED.nodes.node(id).definitionEditor;
+      editor.setValue(new Function('text', `return (${source})(text)`)(editor.getValue()), 1);
+      return editor.getValue();
+    },
+    { id: CHART_NODE, source },
+  );
+}
+
+/** Replaces the text of the open dialog's state map (`migrate`) editor, on the settings tab. */
+function setMigrate(page, text) {
+  return page.evaluate((text) => {
+    const box = document.getElementById('node-input-migrate-editor');
+    if (window.monaco) window.monaco.editor.getEditors().find((e) => box.contains(e.getDomNode())).setValue(text);
+    else window.ace.edit(box).setValue(text, 1);
+  }, text);
+}
+
+/** Opens the example chart node's dialog; resolves when its diagram is drawn and validated. */
+async function openChartDialog(page) {
+  await page.locator(`[id="${CHART_NODE}"] rect.red-ui-flow-node`).dblclick();
+  const dialog = page.locator('#dialog-form');
+  await dialog.locator('.xstate-diagram-scroll svg.xstate-diagram').waitFor();
+  await dialog.locator('.xstate-validation-ok').waitFor();
+  return dialog;
+}
+
+/**
+ * With EDITOR_SCREENSHOTS set (a folder, e.g. `docs`): widens `handle` (the tray's or the sidebar's
+ * edge) by `widen` px, then writes the page as `editor-{name}.png` there.
+ */
+async function screenshot(page, name, handle, widen) {
+  const dir = process.env.EDITOR_SCREENSHOTS;
+  if (!dir) return;
+  const box = await page.locator(handle).first().boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + 300);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 - widen, box.y + 300, { steps: 8 });
+  await page.mouse.up();
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  fs.mkdirSync(path.resolve(root, dir), { recursive: true });
+  await page.screenshot({ path: path.resolve(root, dir, `editor-${name}.png`) });
+}
+
+module.exports = { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, STORE_NODE, exampleFlow, startExample, openEditor, setDefinition, setMigrate, openChartDialog, screenshot };
