@@ -103,6 +103,10 @@ for (const backend of backends) {
       // Without the map, C would stay too.
       const unmapped = (await helper.request().post(`/xstate-chart/${chart.id}/impact`).send({ definition: v2 }).expect(200)).body.impact;
       assert.deepEqual([unmapped.totals.map, unmapped.totals.stay], [0, 40]);
+      // Another machine id is another machine: every chart would stay with this one.
+      const renamed = (await helper.request().post(`/xstate-chart/${chart.id}/impact`).send({ definition: { ...v2, id: 'Flow2' } }).expect(200)).body.impact;
+      assert.deepEqual([renamed.totals.stay, renamed.totals.charts, renamed.candidate.version], [100, 100, 1]);
+      assert.match(renamed.groups[0].reason, /machine id changes from "Flow" to "Flow2"/);
       // A map naming states that exist nowhere is refused, each entry with its path.
       const wrong = (await helper.request().post(`/xstate-chart/${chart.id}/impact`).send({ definition: v2, migrate: { states: { Cx: 'Waiting', C: 'Nowhere' } } }).expect(200)).body;
       assert.deepEqual(wrong.problems.map((p) => p.path).sort(), ['migrate.states["C"]', 'migrate.states["Cx"]']);

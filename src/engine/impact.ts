@@ -38,6 +38,8 @@ export interface ImpactInput {
   timers: Array<{ version: number; value: unknown; eventType: string; timers: number }>;
   /** The compiled machine of a stored version (to follow its timers); undefined when it cannot be built. */
   machineOf: (version: number) => CompiledMachine | undefined;
+  /** Set when the candidate has another machine id: why every group stays. */
+  renamed?: string;
 }
 
 /** The impact report of SPEC §6 / issue 12, computed from counts per version and state. */
@@ -51,6 +53,7 @@ export function impactOf(input: ImpactInput): Impact {
   const groups: ImpactGroup[] = input.groups.map((group) => {
     const timers = timersOf.get(`${group.version}\u0000${JSON.stringify(group.value)}`) ?? [];
     const base = { version: group.version, value: group.value, charts: group.charts, timers: timers.reduce((n, t) => n + t.timers, 0), timersDropped: 0 };
+    if (input.renamed) return { ...base, outcome: 'stay', reason: input.renamed };
     if (group.version === input.version && !input.changed) return { ...base, outcome: 'current' };
     if (group.version >= input.version) return { ...base, outcome: 'current' };
     if (input.versioning === 'pin') return { ...base, outcome: 'pinned' };

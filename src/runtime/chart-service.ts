@@ -153,12 +153,14 @@ export class ChartService {
     const machineId = runtime.machine.id;
     const digest = versionDigest(candidate.definition, isEmptyMigrate(migrate) ? undefined : migrate);
     const [version, groups, timers, machines] = await Promise.all([
-      store.candidateVersion(machineId, digest),
+      store.candidateVersion(candidate.id, digest),
       store.chartsByState(machineId),
       store.timersByState(machineId),
       source.storedVersions(),
     ]);
-    return impactOf({ candidate, migrate, ...version, versioning, groups, timers, machineOf: (v) => machines.get(v) });
+    // Another machine id is another machine: this node's charts stay with theirs, which it would no longer run.
+    const renamed = candidate.id === machineId ? undefined : `the machine id changes from "${machineId}" to "${candidate.id}": these charts stay with "${machineId}", which this node would no longer run`;
+    return impactOf({ candidate, migrate, ...version, versioning, groups, timers, machineOf: (v) => machines.get(v), renamed });
   }
 
   /**
