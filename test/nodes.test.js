@@ -50,11 +50,12 @@ const hoarder = {
  * Catches the intervals of `ms` set from now on instead of arming them, so a test can run them
  * at once (`fire()`) rather than wait; other intervals are left alone. `restore()` undoes it.
  */
-function catchIntervals(ms) {
+function catchIntervals(ms, named) {
   const real = global.setInterval;
   const caught = [];
   global.setInterval = function (fn, delayMs, ...args) {
-    if (delayMs !== ms) return real(fn, delayMs, ...args);
+    // Other timers of the same period (the embedded store's vacuum) run as they would.
+    if (delayMs !== ms || !String(fn).includes(named)) return real(fn, delayMs, ...args);
     caught.push(() => fn(...args));
     // A real handle, so that clearInterval and unref work; it never fires by itself.
     return real(() => {}, 2 ** 31 - 1);
@@ -221,7 +222,7 @@ for (const backend of backends) {
     it('keeps the event ids of the dedup window set in settings.js, and prunes the rest every minute', async () => {
       helper.settings({ userDir: path.join(dataRoot, 'userDir'), xstate: { dedup: { events: 2, hours: 0 } } });
       // The node prunes once a minute: its interval is caught and run at once instead of waited for.
-      const prune = catchIntervals(60000);
+      const prune = catchIntervals(60000, 'pruneEventIds');
       try {
         await helper.load(nodes, flow(store, ticker));
         const chart = helper.getNode('chart');

@@ -1,6 +1,7 @@
 'use strict';
 // The store's SQL on both backends through ChartStore, its public class (no Node-RED).
 const assert = require('node:assert/strict');
+const { once } = require('node:events');
 const { ChartStore, withRetry, isTransient, RetriesExhausted } = require('../dist/index.js');
 const { storePerTest } = require('./support/store');
 const { backends, describeIf } = require('./support/env');
@@ -69,6 +70,29 @@ for (const backend of backends) {
       assert.equal((await store.loadChart('M', 'g7')).seq, 1);
       assert.equal((await store.loadChart('M', 'g8')).seq, 2);
     });
+
+    if (backend.name === 'embedded') {
+      it('vacuums the embedded database as transitions accumulate (PGlite runs no autovacuum)', async () => {
+        const vacuumed = new ChartStore({ ...config, vacuum: { intervalMs: 20, transitions: 100 } });
+        const report = once(vacuumed, 'vacuumed');
+        const step = (seq) => vacuumed.commitTransition({ record: record('v', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, outbox: [{ seq }] });
+        for (let seq = 1; seq <= 120; seq++) assert.equal(await step(seq), 'committed');
+        await vacuumed.clearOutbox('M', Array.from({ length: 120 }, (_, i) => ({ chartId: 'v', seq: i + 1 })));
+        const [{ transitions }] = await report;
+        assert.ok(transitions >= 100, `vacuumed after ${transitions} transitions`);
+        const { rows } = await vacuumed.query(
+          `select relname, vacuum_count, analyze_count from pg_stat_user_tables where schemaname = $1 and relname in ('charts', 'outbox', 'event_ids') order by relname`,
+          [config.schema],
+        );
+        assert.deepEqual(rows.map((row) => [row.relname, Number(row.vacuum_count) > 0, Number(row.analyze_count) > 0]), [
+          ['charts', true, true],
+          ['event_ids', true, true],
+          ['outbox', true, true],
+        ]);
+        assert.equal(await step(121), 'committed', 'the store goes on after a vacuum');
+        await vacuumed.close();
+      });
+    }
 
     it('numbers machine versions by definition, and concurrent deploys agree', async () => {
       const v1 = await store.registerMachine('M', { id: 'M', states: {} }, 'digest-1');

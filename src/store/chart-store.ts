@@ -18,6 +18,7 @@ import { chartDetail, type ChartDetail } from './sql/chart-detail';
 import { deleteChart } from './sql/delete-chart';
 import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
 import { CommitGroup } from './commit-group';
+import { vacuumTables } from './sql/vacuum';
 import { chartTimers, claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type PendingTimer, type TimerOutlook } from './sql/timers';
 
 export type Backend = 'postgres' | 'embedded';
@@ -37,7 +38,14 @@ export interface StoreOptions {
   commitGroupSize?: number;
   /** Transitions kept in each chart's log for the editor (default 20; 0 keeps none). */
   transitionsKept?: number;
+  /**
+   * Embedded database only (PostgreSQL has autovacuum): vacuum the churning tables when at least
+   * `transitions` were committed since the last time, looking every `intervalMs`.
+   */
+  vacuum?: { intervalMs: number; transitions: number };
 }
+
+export const DEFAULT_EMBEDDED_VACUUM = { intervalMs: 60_000, transitions: 2_000 };
 
 export const DEFAULT_TRANSITIONS_KEPT = 20;
 
@@ -66,6 +74,10 @@ export class ChartStore extends EventEmitter {
   private usersGone?: () => void;
   private closed = false;
   private readonly commits: CommitGroup;
+  /** Transitions committed since the last vacuum (embedded database). */
+  private committedSinceVacuum = 0;
+  private vacuumTimer?: NodeJS.Timeout;
+  private vacuuming = false;
   readonly transitionsKept: number;
   status: StoreStatus = { state: 'connecting', message: 'connecting' };
 
@@ -85,6 +97,11 @@ export class ChartStore extends EventEmitter {
       maxSize: options.commitGroupSize ?? 500,
       gatherOneTurn: this.backend === 'embedded',
     });
+    if (this.backend === 'embedded') {
+      const vacuum = options.vacuum ?? DEFAULT_EMBEDDED_VACUUM;
+      this.vacuumTimer = setInterval(() => void this.vacuumIfDue(vacuum.transitions), vacuum.intervalMs);
+      this.vacuumTimer.unref();
+    }
   }
 
   /** Opens the database and applies migrations; shared by every caller until it succeeds. */
@@ -126,9 +143,9 @@ export class ChartStore extends EventEmitter {
     return this.commits.waiting;
   }
 
-  private commitGroup(group: TransitionCommit[]): Promise<CommitResult[]> {
+  private async commitGroup(group: TransitionCommit[]): Promise<CommitResult[]> {
     let attempt = 0;
-    return this.run(async (db) => {
+    const results = await this.run(async (db) => {
       // A retry after a failure that may have come after COMMIT (a lost connection): the commits
       // that landed are recognised by their commit ids instead of being refused as conflicts.
       if (attempt++ > 0) {
@@ -137,6 +154,29 @@ export class ChartStore extends EventEmitter {
       }
       return commitTransitions(db, this.table, group, { transitionsKept: this.transitionsKept });
     });
+    this.committedSinceVacuum += results.filter((result) => result === 'committed').length;
+    return results;
+  }
+
+  /**
+   * Vacuums when enough was written since the last time (embedded database; see vacuumTables).
+   * Emits `vacuumed` with how many transitions it followed and how long it took.
+   */
+  private async vacuumIfDue(transitions: number): Promise<void> {
+    if (this.closed || this.vacuuming || this.committedSinceVacuum < transitions) return;
+    this.vacuuming = true;
+    const followed = this.committedSinceVacuum;
+    this.committedSinceVacuum = 0;
+    const started = Date.now();
+    try {
+      await this.run((db) => vacuumTables(db, this.table));
+      this.emit('vacuumed', { transitions: followed, ms: Date.now() - started });
+    } catch {
+      // The store's status tells of a database in trouble; the next look tries again.
+      this.committedSinceVacuum += followed;
+    } finally {
+      this.vacuuming = false;
+    }
   }
 
   claimDueTimers(machineId: string, owner: string, leaseMs: number, limit: number): Promise<DueTimer[]> {
@@ -290,6 +330,7 @@ export class ChartStore extends EventEmitter {
     }
     // From here the retries of operations still running end: their users are gone.
     this.closed = true;
+    clearInterval(this.vacuumTimer);
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await this.opening?.catch(() => {});
     await this.db?.close();
