@@ -95,10 +95,10 @@ for (const backend of backends) {
     }
 
     if (backend.name === 'postgres') {
-      it('plans the group commit each time, as lookups by key, on tables that grew since their statistics', async () => {
-        // A prepared statement would soon run on one generic plan made from the sizes the tables had
-        // then (on a fresh schema: hash all of event_ids, scan all of charts, for every group). The
-        // statement's text is caught on its way to PostgreSQL.
+      it('prepares the group commit only once the tables have statistics, and its plan looks charts and ids up by key', async () => {
+        // A plan made once for empty tables and reused (a prepared statement's generic plan) hashed
+        // all of event_ids and scanned all of charts for every group. The statements are caught on
+        // their way to PostgreSQL.
         const pg = require('pg');
         const original = pg.Client.prototype.query;
         const sent = [];
@@ -107,30 +107,36 @@ for (const backend of backends) {
           if (String(text).includes('json_to_recordset')) sent.push({ text, name: typeof config === 'object' ? config.name : undefined });
           return original.call(this, config, ...rest);
         };
-        try {
-          for (let seq = 1; seq <= 8; seq++) assert.equal(await commit(record('p', seq), seq - 1, { eventId: `e-${seq}` }), 'committed');
-        } finally {
-          pg.Client.prototype.query = original;
-        }
-        assert.equal(sent.length, 8);
-        assert.deepEqual(sent.map((s) => s.name), Array(8).fill(undefined), 'sent unnamed: parsed and planned each time');
-        // Then the tables grow, with no ANALYZE: 20,000 charts and 100,000 event ids (from a new
-        // connection: the store's have the foreign key check planned for one chart).
+        const looking = new ChartStore({ ...config, statisticsLookMs: 0 });
+        const step = (seq) => looking.commitTransition({ record: record('p', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}` });
         const s = `"${config.schema}"`;
         const client = new pg.Client({ connectionString: config.connection });
         await client.connect();
         try {
+          for (let seq = 1; seq <= 3; seq++) assert.equal(await step(seq), 'committed');
+          assert.deepEqual(sent.map((x) => x.name), [undefined, undefined, undefined], 'planned each time while the tables have no statistics');
+          // The tables grow (2,000 charts, 100,000 ids) and autovacuum's ANALYZE counts them.
           await client.query(`insert into ${s}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot)
-            select 'M', 'g' || g, 1, 1, 'active', '{"value":"a"}', '{}' from generate_series(1, 20000) g`);
-          await client.query(`insert into ${s}.event_ids (machine_id, chart_id, event_id, seq) select 'M', 'g' || (1 + g % 20000), 'x' || g, 1 from generate_series(1, 100000) g`);
-          const group = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ i, machine_id: 'M', chart_id: `g${i + 1}`, machine_version: 1, seq: 2, expected_seq: 1, status: 'active', state: { value: 'b' }, snapshot: {}, event_id: `n-${i}` })));
-          const { rows } = await client.query(`explain ${sent[0].text}`, [group, '[]', '[]']);
+            select 'M', 'g' || g, 1, 1, 'active', '{"value":"a"}', '{}' from generate_series(1, 2000) g`);
+          await client.query(`insert into ${s}.event_ids (machine_id, chart_id, event_id, seq) select 'M', 'g' || (1 + g % 2000), 'x' || g, 1 from generate_series(1, 100000) g`);
+          await client.query(`analyze ${s}.charts, ${s}.event_ids`);
+          const prepared = once(looking, 'commit-prepared');
+          assert.equal(await step(4), 'committed');
+          await prepared;
+          assert.equal(await step(5), 'committed');
+          assert.equal(sent.at(-1).name, `xstate-commit:${s}`, 'prepared from then on');
+          // The one plan every later group of this connection runs:
+          await client.query(`prepare commit_plan as ${sent.at(-1).text}`);
+          await client.query('set plan_cache_mode = force_generic_plan');
+          const { rows } = await client.query(`explain execute commit_plan('[]', '[]', '[]')`);
           const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
           assert.match(plan, /Index Scan using charts_pkey on charts c/, plan);
           assert.match(plan, /Index Only Scan using event_ids_pkey on event_ids x/, plan);
-          assert.doesNotMatch(plan, /Seq Scan on (charts|event_ids)|hashed SubPlan/, plan);
+          assert.doesNotMatch(plan, /Seq Scan on (charts|event_ids|timers)|hashed SubPlan/, plan);
         } finally {
+          pg.Client.prototype.query = original;
           await client.end();
+          await looking.close();
         }
       });
     }

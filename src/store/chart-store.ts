@@ -19,6 +19,7 @@ import { deleteChart } from './sql/delete-chart';
 import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
 import { CommitGroup } from './commit-group';
 import { vacuumTables } from './sql/vacuum';
+import { haveStatistics } from './sql/planner-statistics';
 import { chartTimers, claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type PendingTimer, type TimerOutlook } from './sql/timers';
 
 export type Backend = 'postgres' | 'embedded';
@@ -43,6 +44,11 @@ export interface StoreOptions {
    * `transitions` were committed since the last time, looking every `intervalMs`.
    */
   vacuum?: { intervalMs: number; transitions: number };
+  /**
+   * PostgreSQL: how often, after a commit, to look whether `charts` and `event_ids` have statistics
+   * yet; from then on the group commit is prepared (default 10 s).
+   */
+  statisticsLookMs?: number;
 }
 
 export const DEFAULT_EMBEDDED_VACUUM = { intervalMs: 60_000, transitions: 2_000 };
@@ -78,6 +84,9 @@ export class ChartStore extends EventEmitter {
   private committedSinceVacuum = 0;
   private vacuumTimer?: NodeJS.Timeout;
   private vacuuming = false;
+  /** The group commit is prepared (PostgreSQL, once the planner has statistics of the tables). */
+  private commitPrepared = false;
+  private statisticsLookedAt = -Infinity;
   readonly transitionsKept: number;
   status: StoreStatus = { state: 'connecting', message: 'connecting' };
 
@@ -152,10 +161,32 @@ export class ChartStore extends EventEmitter {
         const landed = await landedBefore(db, this.table, group);
         if (landed) return landed;
       }
-      return commitTransitions(db, this.table, group, { transitionsKept: this.transitionsKept });
+      return commitTransitions(db, this.table, group, { transitionsKept: this.transitionsKept, prepared: this.commitPrepared });
     });
     this.committedSinceVacuum += results.filter((result) => result === 'committed').length;
+    this.lookForStatistics();
     return results;
+  }
+
+  /**
+   * Until the planner has statistics of `charts` and `event_ids`, looks now and then whether it has
+   * them (autovacuum's ANALYZE); then the group commit is prepared, and `commit-prepared` emitted.
+   */
+  private lookForStatistics(): void {
+    if (this.backend !== 'postgres' || this.commitPrepared || this.closed) return;
+    const now = Date.now();
+    if (now - this.statisticsLookedAt < (this.options.statisticsLookMs ?? 10_000)) return;
+    this.statisticsLookedAt = now;
+    this.run((db) => haveStatistics(db, this.schema, ['charts', 'event_ids'])).then(
+      (known) => {
+        if (!known || this.commitPrepared) return;
+        this.commitPrepared = true;
+        this.emit('commit-prepared');
+      },
+      () => {
+        // A database in trouble shows on the store's status; the next commit looks again.
+      },
+    );
   }
 
   /**

@@ -2,8 +2,13 @@
  * The little of a SQL client the store needs. PostgreSQL (`pg`) and embedded PGlite both implement
  * it, so every query in this package is written once and runs on both.
  */
+export interface QueryOptions {
+  /** Prepare the statement once per connection under this name (PostgreSQL; the embedded database parses each time). */
+  name?: string;
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[]; rowCount: number }>;
+  query<R = Record<string, unknown>>(text: string, params?: unknown[], options?: QueryOptions): Promise<{ rows: R[]; rowCount: number }>;
   /** Several statements without parameters (migrations). */
   exec(text: string): Promise<void>;
 }

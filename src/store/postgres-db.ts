@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { Db, Queryable } from './db';
 
@@ -10,10 +11,23 @@ export interface PostgresOptions {
   onIdleError?: (err: Error) => void;
 }
 
+const preparedNames = new Map<string, string>();
+
+/** A statement name PostgreSQL takes (63 bytes at most): the name itself, or a digest of it. */
+function preparedName(name: string): string {
+  let prepared = preparedNames.get(name);
+  if (!prepared) {
+    prepared = Buffer.byteLength(name) <= 63 ? name : `x_${createHash('sha1').update(name).digest('hex')}`;
+    preparedNames.set(name, prepared);
+  }
+  return prepared;
+}
+
 function wrap(client: Pool | PoolClient): Queryable {
   return {
-    async query(text, params) {
-      const result = await client.query(text, params as unknown[]);
+    async query(text, params, options) {
+      // A named statement is parsed and planned once per connection (names are at most 63 bytes).
+      const result = options?.name ? await client.query({ name: preparedName(options.name), text, values: params as unknown[] }) : await client.query(text, params as unknown[]);
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     },
     async exec(text) {
