@@ -114,7 +114,7 @@ for (const backend of backends) {
       assert.equal(await count('timers'), 1);
       await helper.getNode('chart').xstate.drained();
       assert.deepEqual((await api().delete(`/xstate-chart/${node}/charts/d-1`).expect(200)).body, { deleted: true });
-      for (const table of ['charts', 'timers', 'event_ids', 'transitions']) assert.equal(await count(table), 0, table);
+      for (const table of ['charts', 'timers', 'event_ids', 'transitions', 'outbox']) assert.equal(await count(table), 0, table);
       const cleared = await suite.client.waitFor((m) => m.topic === `${suite.prefix}/d-1/state` && m.text === '');
       assert.equal(cleared.text, '', 'the retained state is cleared');
       assert.equal((await api().delete(`/xstate-chart/${node}/charts/d-1`).expect(404)).body.error.code, 'unknown_chart');
