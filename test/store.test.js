@@ -141,6 +141,23 @@ for (const backend of backends) {
       });
     }
 
+    if (backend.name === 'postgres') {
+      it('analyzes its fresh tables itself after enough transitions, and prepares the group commit then, with or without event ids', async () => {
+        const analyzing = new ChartStore({ ...config, statisticsLookMs: 0, analyzeAfter: 5 });
+        const prepared = once(analyzing, 'commit-prepared');
+        const counted = async () => (await analyzing.query(`select relname, reltuples from pg_class where relnamespace = $1::regnamespace and relname in ('charts', 'event_ids') order by relname`, [config.schema])).rows.map((row) => [row.relname, Number(row.reltuples)]);
+        try {
+          assert.deepEqual(await counted(), [['charts', -1], ['event_ids', -1]], 'never analyzed');
+          // Events without ids: event_ids stays empty.
+          for (let seq = 1; seq <= 6; seq++) assert.equal(await analyzing.commitTransition({ record: record('a', seq), expectedSeq: seq - 1, schedule: [], cancel: [] }), 'committed');
+          await prepared;
+          assert.deepEqual(await counted(), [['charts', 1], ['event_ids', 0]]);
+        } finally {
+          await analyzing.close();
+        }
+      });
+    }
+
     it('numbers machine versions by definition, and concurrent deploys agree', async () => {
       const v1 = await store.registerMachine('M', { id: 'M', states: {} }, 'digest-1');
       const again = await Promise.all([1, 2, 3].map(() => store.registerMachine('M', { id: 'M' }, 'digest-2')));

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { checkSchemaName, quoteIdent, type Db } from './db';
+import { checkSchemaName, quoteIdent, type Db, type Queryable } from './db';
 import { openEmbedded } from './embedded-db';
 import { openPostgres } from './postgres-db';
 import { migrate } from './migrations';
@@ -19,7 +19,7 @@ import { deleteChart } from './sql/delete-chart';
 import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
 import { CommitGroup } from './commit-group';
 import { vacuumTables } from './sql/vacuum';
-import { haveStatistics } from './sql/planner-statistics';
+import { analyzeTables, haveStatistics } from './sql/planner-statistics';
 import { chartTimers, claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type PendingTimer, type TimerOutlook } from './sql/timers';
 
 export type Backend = 'postgres' | 'embedded';
@@ -46,9 +46,12 @@ export interface StoreOptions {
   vacuum?: { intervalMs: number; transitions: number };
   /**
    * PostgreSQL: how often, after a commit, to look whether `charts` and `event_ids` have statistics
-   * yet; from then on the group commit is prepared (default 10 s).
+   * yet; from then on the group commit is prepared (default 10 s). Once `analyzeAfter` transitions
+   * were committed (default 1,000) and they still have none, the store analyzes them itself rather
+   * than wait for autovacuum's first visit.
    */
   statisticsLookMs?: number;
+  analyzeAfter?: number;
 }
 
 export const DEFAULT_EMBEDDED_VACUUM = { intervalMs: 60_000, transitions: 2_000 };
@@ -87,6 +90,8 @@ export class ChartStore extends EventEmitter {
   /** The group commit is prepared (PostgreSQL, once the planner has statistics of the tables). */
   private commitPrepared = false;
   private statisticsLookedAt = -Infinity;
+  private committedTotal = 0;
+  private analyzed = false;
   readonly transitionsKept: number;
   status: StoreStatus = { state: 'connecting', message: 'connecting' };
 
@@ -163,21 +168,32 @@ export class ChartStore extends EventEmitter {
       }
       return commitTransitions(db, this.table, group, { transitionsKept: this.transitionsKept, prepared: this.commitPrepared });
     });
-    this.committedSinceVacuum += results.filter((result) => result === 'committed').length;
+    const committed = results.filter((result) => result === 'committed').length;
+    this.committedSinceVacuum += committed;
+    this.committedTotal += committed;
     this.lookForStatistics();
     return results;
   }
 
   /**
    * Until the planner has statistics of `charts` and `event_ids`, looks now and then whether it has
-   * them (autovacuum's ANALYZE); then the group commit is prepared, and `commit-prepared` emitted.
+   * them (autovacuum's ANALYZE, or the store's own once enough was committed); then the group commit
+   * is prepared, and `commit-prepared` emitted.
    */
   private lookForStatistics(): void {
     if (this.backend !== 'postgres' || this.commitPrepared || this.closed) return;
     const now = Date.now();
     if (now - this.statisticsLookedAt < (this.options.statisticsLookMs ?? 10_000)) return;
     this.statisticsLookedAt = now;
-    this.run((db) => haveStatistics(db, this.schema, ['charts', 'event_ids'])).then(
+    // event_ids may stay empty (events without ids): counted is enough there.
+    const tables = ['charts', 'event_ids'];
+    const known = (db: Queryable) => haveStatistics(db, this.schema, tables, ['charts']);
+    const analyze = !this.analyzed && this.committedTotal >= (this.options.analyzeAfter ?? 1_000);
+    if (analyze) this.analyzed = true;
+    this.run(async (db) => {
+      if (analyze && !(await known(db))) await analyzeTables(db, this.table, tables);
+      return known(db);
+    }).then(
       (known) => {
         if (!known || this.commitPrepared) return;
         this.commitPrepared = true;
