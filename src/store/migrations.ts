@@ -127,17 +127,26 @@ const MIGRATIONS: Array<{ version: number; sql: (schema: string) => string }> = 
       alter table ${s}.outbox alter column messages type json using messages::json;`,
   },
   {
-    // The rows a transition writes beside its chart (event id, outbox row, log entry, timers) no
-    // longer check a foreign key: the group commit writes them only for the charts it has just
-    // written, and a chart is deleted with them in one transaction (delete-chart.ts). Each check
-    // looked the chart up through an index with an entry per version of the row, and took 30% of
-    // PostgreSQL's CPU in the store's benchmark (perf: SPI_execute_snapshot under AfterTriggerEndQuery).
+    // The rows beside a chart (timers, event ids, outbox rows, log) no longer check a foreign key on
+    // insert: the group commit writes them only for the charts it has just written, and each check
+    // looked the chart up through an index with an entry per version of the row (30% of PostgreSQL's
+    // CPU in the store's benchmark: SPI_execute_snapshot under AfterTriggerEndQuery). What the keys'
+    // ON DELETE CASCADE did, a trigger on charts does: a chart deleted in any way takes its rows along.
     version: 9,
     sql: (s) => `
       alter table ${s}.event_ids drop constraint if exists event_ids_machine_id_chart_id_fkey;
       alter table ${s}.outbox drop constraint if exists outbox_machine_id_chart_id_fkey;
       alter table ${s}.transitions drop constraint if exists transitions_machine_id_chart_id_fkey;
-      alter table ${s}.timers drop constraint if exists timers_machine_id_chart_id_fkey;`,
+      alter table ${s}.timers drop constraint if exists timers_machine_id_chart_id_fkey;
+      create function ${s}.delete_chart_rows() returns trigger language plpgsql as $$
+      begin
+        delete from ${s}.timers where machine_id = old.machine_id and chart_id = old.chart_id;
+        delete from ${s}.event_ids where machine_id = old.machine_id and chart_id = old.chart_id;
+        delete from ${s}.outbox where machine_id = old.machine_id and chart_id = old.chart_id;
+        delete from ${s}.transitions where machine_id = old.machine_id and chart_id = old.chart_id;
+        return old;
+      end $$;
+      create trigger delete_chart_rows after delete on ${s}.charts for each row execute function ${s}.delete_chart_rows();`,
   },
 ];
 

@@ -1,19 +1,7 @@
-import type { Db } from '../db';
+import type { Queryable } from '../db';
 
-/** The tables that hold rows of a chart beside its own. */
-const BESIDE = ['timers', 'event_ids', 'outbox', 'transitions'];
-
-/**
- * Deletes a chart with its timers, event ids, outbox rows and log, in one transaction. The chart's
- * row is locked first: a commit of the chart waiting behind the lock then finds it gone (a
- * conflict), and none that committed before is missed by the deletes that follow.
- */
-export async function deleteChart(db: Db, schema: string, machineId: string, chartId: string): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const { rowCount } = await tx.query(`select 1 from ${schema}.charts where machine_id = $1 and chart_id = $2 for update`, [machineId, chartId]);
-    if (rowCount === 0) return false;
-    for (const table of BESIDE) await tx.query(`delete from ${schema}.${table} where machine_id = $1 and chart_id = $2`, [machineId, chartId]);
-    await tx.query(`delete from ${schema}.charts where machine_id = $1 and chart_id = $2`, [machineId, chartId]);
-    return true;
-  });
+/** Deletes a chart; its timers, event ids, outbox rows and log go with it (a trigger, migration 9). */
+export async function deleteChart(db: Queryable, schema: string, machineId: string, chartId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`delete from ${schema}.charts where machine_id = $1 and chart_id = $2`, [machineId, chartId]);
+  return rowCount > 0;
 }
