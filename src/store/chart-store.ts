@@ -194,8 +194,8 @@ export class ChartStore extends EventEmitter {
       if (analyze && !(await known(db))) await analyzeTables(db, this.table, tables);
       return known(db);
     }).then(
-      (known) => {
-        if (!known || this.commitPrepared) return;
+      (counted) => {
+        if (!counted || this.commitPrepared) return;
         this.commitPrepared = true;
         this.emit('commit-prepared');
       },
