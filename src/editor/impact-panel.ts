@@ -60,6 +60,7 @@ const ICON: Record<ImpactGroup['outcome'], string> = {
 export function groupText(group: ImpactGroup): string {
   const words = { count: group.charts, state: stateLabel(group.value), version: group.version, to: stateLabel(group.to), reason: group.reason ?? '' };
   let text: string;
+  // Each key spelled out, not built from the outcome: the catalog test finds the keys by their text.
   switch (group.outcome) {
     case 'stay':
       text = t('impact.stay', words);
