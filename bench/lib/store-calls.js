@@ -25,4 +25,15 @@ function perCommit(before, after) {
   return delta('commitGroup') > 0 ? delta('commitTransition') / delta('commitGroup') : undefined;
 }
 
-module.exports = { preload, storeCalls, perCommit };
+/** Each ChartStore method's calls between two readings, per `unit` (e.g. per 1,000 events). */
+function callsPer(before, after, unit) {
+  if (!before || !after || !(unit > 0)) return undefined;
+  const per = {};
+  for (const [name, count] of Object.entries(after)) {
+    const delta = count - (before[name] ?? 0);
+    if (delta > 0) per[name] = Math.round((delta / unit) * 10) / 10;
+  }
+  return per;
+}
+
+module.exports = { preload, storeCalls, perCommit, callsPer };

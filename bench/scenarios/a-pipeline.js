@@ -5,7 +5,7 @@
 const { median, round } = require('../lib/stats');
 const { pipelineProcess, warm } = require('../lib/pipeline-process');
 const { cpuMeter, medianCpu } = require('../lib/cpu');
-const { storeCalls, perCommit } = require('../lib/store-calls');
+const { storeCalls, perCommit, callsPer } = require('../lib/store-calls');
 
 module.exports = async function pipelineRatio(ctx) {
   const { rounds, seconds, window, charts } = ctx.options;
@@ -22,10 +22,11 @@ module.exports = async function pipelineRatio(ctx) {
       const meter = cpuMeter({ nodeRedPid: nr.child.pid, brokerPid: path.broker.pid });
       const result = await path.client.throughput({ prefix: path.prefix, chartIds: path.chartIds, window, seconds, tag: `r${r}` });
       cpu[path.key].push(meter.stop());
-      const groupSize = perCommit(callsBefore, await storeCalls(nr));
+      const callsAfter = await storeCalls(nr);
+      const groupSize = perCommit(callsBefore, callsAfter);
       if (groupSize !== undefined) groups[path.key].push(groupSize);
       rates[path.key].push(round(result.rate));
-      ctx.log(`a round ${r + 1}/${rounds} ${path.key}: ${round(result.rate)} events/s (${result.events} events); transitions per commit ${round(groupSize ?? NaN, 1)}; CPU % ${JSON.stringify(cpu[path.key].at(-1))}`);
+      ctx.log(`a round ${r + 1}/${rounds} ${path.key}: ${round(result.rate)} events/s (${result.events} events); transitions per commit ${round(groupSize ?? NaN, 1)}; CPU % ${JSON.stringify(cpu[path.key].at(-1))}; store calls per 1,000 events ${JSON.stringify(callsPer(callsBefore, callsAfter, result.events / 1000))}`);
     }
   }
   const eventsPerSecond = Object.fromEntries(Object.entries(rates).map(([key, list]) => [key, round(median(list))]));
