@@ -95,6 +95,38 @@ for (const backend of backends) {
     }
 
     if (backend.name === 'postgres') {
+      it('under load, starts a group beside one in flight only once enough transitions wait; idle, at once', async () => {
+        const busy = new ChartStore({ ...config, commitConcurrency: 4, commitBusyMinimum: 5 });
+        const busyCommit = (rec, expectedSeq) => busy.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [] });
+        assert.equal(await busyCommit(record('held', 1), 0), 'committed', 'alone and idle: committed at once');
+        // A group kept in flight: another connection holds the row lock of the chart it writes.
+        const pg = require('pg');
+        const locker = new pg.Client({ connectionString: config.connection });
+        await locker.connect();
+        await locker.query('begin');
+        await locker.query(`select 1 from "${config.schema}".charts where chart_id = 'held' for update`);
+        let heldDone = false;
+        const held = busyCommit(record('held', 2, 'b'), 1).finally(() => (heldDone = true));
+        try {
+          assert.equal(busy.commitsWaiting, 0, 'nothing was in flight: it started at once');
+          const waitingOnLock = async () =>
+            Number((await locker.query(`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%json_to_recordset%'`)).rows[0].n) > 0;
+          while (!(await waitingOnLock())) await new Promise((resolve) => setTimeout(resolve, 5));
+
+          const four = [1, 2, 3, 4].map((i) => busyCommit(record(`b${i}`, 1), 0));
+          assert.equal(busy.commitsWaiting, 4, 'four wait for the group in flight rather than start groups of their own');
+          const fifth = busyCommit(record('b5', 1), 0);
+          assert.equal(busy.commitsWaiting, 0, 'the fifth makes five: they start beside the held group, together');
+          assert.deepEqual(await Promise.all([...four, fifth]), Array(5).fill('committed'));
+          assert.equal(heldDone, false, 'the held group is still in flight');
+        } finally {
+          await locker.query('commit');
+          await locker.end();
+        }
+        assert.equal(await held, 'committed');
+        await busy.close();
+      });
+
       it('prepares the group commit only once the tables have statistics, and its plan looks charts and ids up by key', async () => {
         // A plan made once for empty tables and reused (a prepared statement's generic plan) hashed
         // all of event_ids and scanned all of charts for every group. The statements are caught on

@@ -20,12 +20,19 @@ export interface CommitGroupOptions {
    * after it, and a group started at once would hold one transition. A turn lets them in first.
    */
   gatherOneTurn?: boolean;
+  /**
+   * While a group is in flight, the next one starts beside it only once this many commits wait;
+   * fewer wait for a group to end (default 1: start at once). When nothing is in flight, a commit
+   * always starts at once.
+   */
+  busyMinimum?: number;
 }
 
 /**
  * Group commit: transitions that become ready while commits are in flight share the next
- * transaction. Nothing waits for company: with a free slot, a commit starts at once with whatever
- * is waiting (alone when the system is idle). One chart is never twice in a group, so the group's
+ * transaction. Nothing waits for company when the system is idle: with nothing in flight, a commit
+ * starts at once with whatever is waiting (alone, usually). While groups are in flight, another
+ * starts beside them once `busyMinimum` wait, else when one ends. One chart is never twice in a group, so the group's
  * compare-and-set statements each see a chart once; a second commit of a chart waits for the next.
  */
 export class CommitGroup {
@@ -59,6 +66,7 @@ export class CommitGroup {
 
   private next(): void {
     while (this.inFlight < this.options.concurrency && this.queue.length > 0) {
+      if (this.inFlight > 0 && this.queue.length < (this.options.busyMinimum ?? 1)) return;
       const group = this.take();
       this.inFlight++;
       this.options
