@@ -192,7 +192,7 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     await dialog.waitFor({ state: 'detached' });
 
     // The settings tab saves the version settings; undone afterwards.
-    await page.locator(`[id="${CHART_NODE}"] rect.red-ui-flow-node`).dblclick();
+    await openChartDialog(page);
     await page.locator('#red-ui-tab-xstate-chart-tab-settings a').click();
     await dialog.locator('#node-input-versioning').selectOption('pin');
     await setMigrate(page, '{"states": {"Negotiate.Reject": "Perform.Initiate"}}');
