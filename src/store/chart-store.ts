@@ -38,9 +38,9 @@ export interface StoreOptions {
   commitConcurrency?: number;
   commitGroupSize?: number;
   /**
-   * While a group commit is in flight, the next starts beside it only once this many transitions
-   * wait; fewer wait for a group to end (default 16 on PostgreSQL). A transition that finds nothing
-   * in flight is committed at once, whatever this says.
+   * While a group commit is in flight, another starts beside it only once this many transitions
+   * wait; fewer wait until no group is in flight (default 16 on PostgreSQL). A transition that finds
+   * nothing in flight is committed at once, whatever this says.
    */
   commitBusyMinimum?: number;
   /** Transitions kept in each chart's log for the editor (default 20; 0 keeps none). */
@@ -67,9 +67,9 @@ export const DEFAULT_TRANSITIONS_KEPT = 20;
 /**
  * Under load, transitions that each started a transaction of their own the moment a slot was free
  * made many groups of one beside the large ones: each a commit (a WAL flush) competing with the
- * others, 15-40 ms apiece when PostgreSQL was busy. Gathering them until 16 wait, or until a
- * group ends, gave bench c's half load p99 15-29 ms against 21-50 ms, and p50 2.8-3.0 against
- * 3.4-4.3 (three runs each); throughput alike.
+ * others, 15-40 ms apiece when PostgreSQL was busy. Gathering them until 16 wait, or until no
+ * group is in flight, gave bench c's half-load p99 15-55 ms (median 24, six runs) against 21-50 ms
+ * (median 29, eight runs), and p50 2.2-3.0 ms against 3.4-4.3; throughput alike.
  */
 export const DEFAULT_COMMIT_BUSY_MINIMUM = 16;
 

@@ -21,9 +21,9 @@ export interface CommitGroupOptions {
    */
   gatherOneTurn?: boolean;
   /**
-   * While a group is in flight, the next one starts beside it only once this many commits wait;
-   * fewer wait for a group to end (default 1: start at once). When nothing is in flight, a commit
-   * always starts at once.
+   * While a group is in flight, another starts beside it only once this many commits wait; fewer
+   * wait until no group is in flight (default 1: start at once). When nothing is in flight, a
+   * commit always starts at once.
    */
   busyMinimum?: number;
 }
@@ -32,8 +32,9 @@ export interface CommitGroupOptions {
  * Group commit: transitions that become ready while commits are in flight share the next
  * transaction. Nothing waits for company when the system is idle: with nothing in flight, a commit
  * starts at once with whatever is waiting (alone, usually). While groups are in flight, another
- * starts beside them once `busyMinimum` wait, else when one ends. One chart is never twice in a group, so the group's
- * compare-and-set statements each see a chart once; a second commit of a chart waits for the next.
+ * starts beside them once `busyMinimum` commits wait, else once none is in flight. One chart is
+ * never twice in a group, so the group's compare-and-set statements each see a chart once; a
+ * second commit of a chart waits for the next.
  */
 export class CommitGroup {
   private queue: Waiting[] = [];
