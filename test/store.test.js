@@ -71,6 +71,42 @@ for (const backend of backends) {
       assert.equal((await store.loadChart('M', 'g8')).seq, 2);
     });
 
+    it('reads the charts asked for while reads are in flight in one statement, each as read alone', async () => {
+      assert.equal(await commit(record('l1', 1), 0, { eventId: 'e-1' }), 'committed');
+      assert.equal(await commit(record('l2', 1, 'b'), 0, { eventId: 'e-2' }), 'committed');
+      const pg = require('pg');
+      const original = pg.Client.prototype.query;
+      const grouped = [];
+      pg.Client.prototype.query = function (config, ...rest) {
+        const text = typeof config === 'string' ? config : config?.text;
+        const values = typeof config === 'object' && config?.values ? config.values : rest[0];
+        if (String(text).includes('with ordinality')) grouped.push(values[1]);
+        return original.call(this, config, ...rest);
+      };
+      let loaded;
+      try {
+        const asks = [['l1', 'e-1'], ['l2', 'e-1'], ['missing', 'e-1'], ['l1', undefined], ['l2', 'e-2'], ['l1', 'e-9']];
+        loaded = await Promise.all(asks.map(([chartId, eventId]) => store.loadStoredChart('M', chartId, eventId)));
+      } finally {
+        pg.Client.prototype.query = original;
+      }
+      const [l1Applied, l2Other, missing, l1NoId, l2Applied, l1NotApplied] = loaded;
+      assert.deepEqual(
+        { version: l1Applied.machineVersion, seq: l1Applied.seq, value: l1Applied.snapshot.value, lastEventId: l1Applied.lastEventId, applied: l1Applied.eventApplied },
+        { version: 1, seq: 1, value: 'a', lastEventId: undefined, applied: true },
+      );
+      assert.equal(l2Other.eventApplied, false, "l2 has not seen l1's id");
+      assert.equal(l2Other.snapshot.value, 'b');
+      assert.equal(missing, undefined, 'a chart not stored is undefined, the others unaffected');
+      assert.equal(l1NoId.eventApplied, false);
+      assert.equal(l1NoId.bytes, JSON.stringify(record('l1', 1).snapshot).length);
+      assert.equal(l2Applied.eventApplied, true);
+      assert.equal(l1NotApplied.eventApplied, false);
+      // Reads start alone while a slot is free (two on PostgreSQL, one embedded); the rest wait and
+      // go together in one statement.
+      if (backend.name === 'postgres') assert.deepEqual(grouped, [['missing', 'l1', 'l2', 'l1']]);
+    });
+
     if (backend.name === 'embedded') {
       it('vacuums the embedded database as transitions accumulate (PGlite runs no autovacuum)', async () => {
         const vacuumed = new ChartStore({ ...config, vacuum: { intervalMs: 20, transitions: 100 } });

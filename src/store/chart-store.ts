@@ -5,7 +5,8 @@ import { openPostgres } from './postgres-db';
 import { migrate } from './migrations';
 import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './retry';
 import type { ChartRecord } from './chart-record';
-import { loadChart, loadStoredChart, type StoredChart } from './sql/load-chart';
+import { loadChart, loadStoredCharts, type StoredChart } from './sql/load-chart';
+import { LoadGroup } from './load-group';
 import { MACHINES_CHANNEL, registerMachine } from './sql/register-machine';
 import { candidateVersion, listMachines, loadMachine, loadMachineVersions, type StoredMachine } from './sql/load-machine';
 import { chartsBehind, chartsByState, timersByState, type StateGroup, type TimerGroup } from './sql/impact';
@@ -98,6 +99,8 @@ export class ChartStore extends EventEmitter {
   private usersGone?: () => void;
   private closed = false;
   private readonly commits: CommitGroup;
+  /** Reads of charts for the runtime, grouped while others are in flight. */
+  private readonly loads: LoadGroup<StoredChart | undefined>;
   /** Transitions committed since the last vacuum (embedded database). */
   private committedSinceVacuum = 0;
   private vacuumTimer?: NodeJS.Timeout;
@@ -127,6 +130,12 @@ export class ChartStore extends EventEmitter {
       gatherOneTurn: this.backend === 'embedded',
       busyMinimum: options.commitBusyMinimum ?? (this.backend === 'embedded' ? 1 : DEFAULT_COMMIT_BUSY_MINIMUM),
     });
+    this.loads = new LoadGroup({
+      load: (charts) => this.run((db) => loadStoredCharts(db, this.table, charts)),
+      // Reads are short: two at once leave the pool's other connections to the commits.
+      concurrency: this.backend === 'embedded' ? 1 : 2,
+      maxSize: 500,
+    });
     if (this.backend === 'embedded') {
       const vacuum = options.vacuum ?? DEFAULT_EMBEDDED_VACUUM;
       this.vacuumTimer = setInterval(() => void this.vacuumIfDue(vacuum.transitions), vacuum.intervalMs);
@@ -155,9 +164,12 @@ export class ChartStore extends EventEmitter {
     return this.run((db) => loadChart(db, this.table, machineId, chartId));
   }
 
-  /** The chart as the runtime needs it, and whether `eventId` was applied to it; see {@link loadStoredChart}. */
+  /**
+   * The chart as the runtime needs it, and whether `eventId` was applied to it; read in one
+   * statement with the other charts asked for while reads are in flight (see {@link LoadGroup}).
+   */
   loadStoredChart(machineId: string, chartId: string, eventId?: string): Promise<StoredChart | undefined> {
-    return this.run((db) => loadStoredChart(db, this.table, machineId, chartId, eventId));
+    return this.loads.load({ machineId, chartId, eventId });
   }
 
   /**
