@@ -29,7 +29,7 @@ export { OutboxRelay, DeliveryTimeout } from './runtime/outbox-relay';
 export { ChartService } from './runtime/chart-service';
 export { ChartCache } from './runtime/chart-cache';
 export { WaitingEvents } from './runtime/waiting-events';
-export { CommitGroup } from './store/commit-group';
+export { StatementGroup } from './store/statement-group';
 export { journeys } from './nodes/delivery';
 export { MachineVersions } from './runtime/machine-versions';
 export { isoDurationMs } from './engine/delays';

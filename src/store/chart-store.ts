@@ -5,8 +5,7 @@ import { openPostgres } from './postgres-db';
 import { migrate } from './migrations';
 import { DEFAULT_RETRY, RetriesExhausted, withRetry, type RetryPolicy } from './retry';
 import type { ChartRecord } from './chart-record';
-import { loadChart, loadStoredCharts, type StoredChart } from './sql/load-chart';
-import { LoadGroup } from './load-group';
+import { loadChart, loadStoredCharts, type ChartToLoad, type StoredChart } from './sql/load-chart';
 import { MACHINES_CHANNEL, registerMachine } from './sql/register-machine';
 import { candidateVersion, listMachines, loadMachine, loadMachineVersions, type StoredMachine } from './sql/load-machine';
 import { chartsBehind, chartsByState, timersByState, type StateGroup, type TimerGroup } from './sql/impact';
@@ -18,7 +17,7 @@ import { listCharts, type ChartSummary } from './sql/list-charts';
 import { chartDetail, type ChartDetail } from './sql/chart-detail';
 import { deleteChart } from './sql/delete-chart';
 import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
-import { CommitGroup } from './commit-group';
+import { StatementGroup } from './statement-group';
 import { vacuumTables } from './sql/vacuum';
 import { analyzeTables, haveStatistics } from './sql/planner-statistics';
 import { chartTimers, claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type PendingTimer, type TimerOutlook } from './sql/timers';
@@ -98,9 +97,9 @@ export class ChartStore extends EventEmitter {
   private users = 0;
   private usersGone?: () => void;
   private closed = false;
-  private readonly commits: CommitGroup;
+  private readonly commits: StatementGroup<TransitionCommit, CommitResult>;
   /** Reads of charts for the runtime, grouped while others are in flight. */
-  private readonly loads: LoadGroup<StoredChart | undefined>;
+  private readonly loads: StatementGroup<ChartToLoad, StoredChart | undefined>;
   /** Transitions committed since the last vacuum (embedded database). */
   private committedSinceVacuum = 0;
   private vacuumTimer?: NodeJS.Timeout;
@@ -122,16 +121,17 @@ export class ChartStore extends EventEmitter {
     this.retry = options.retry ?? DEFAULT_RETRY;
     if (this.backend === 'embedded' && !options.dataDir) throw new Error('The embedded backend needs a data folder.');
     this.transitionsKept = Math.max(0, Math.floor(options.transitionsKept ?? DEFAULT_TRANSITIONS_KEPT));
-    this.commits = new CommitGroup({
-      commit: (group) => this.commitGroup(group),
+    this.commits = new StatementGroup({
+      run: (group) => this.commitGroup(group),
+      keyOf: (commit) => `${commit.record.machineId}\u0000${commit.record.chartId}`,
       // PGlite has one connection: a second transaction would only queue behind the first.
       concurrency: options.commitConcurrency ?? (this.backend === 'embedded' ? 1 : 4),
       maxSize: options.commitGroupSize ?? 500,
       gatherOneTurn: this.backend === 'embedded',
       busyMinimum: options.commitBusyMinimum ?? (this.backend === 'embedded' ? 1 : DEFAULT_COMMIT_BUSY_MINIMUM),
     });
-    this.loads = new LoadGroup({
-      load: (charts) => this.run((db) => loadStoredCharts(db, this.table, charts)),
+    this.loads = new StatementGroup({
+      run: (charts) => this.run((db) => loadStoredCharts(db, this.table, charts)),
       // Reads are short: two at once leave the pool's other connections to the commits.
       concurrency: this.backend === 'embedded' ? 1 : 2,
       maxSize: 500,
@@ -166,10 +166,10 @@ export class ChartStore extends EventEmitter {
 
   /**
    * The chart as the runtime needs it, and whether `eventId` was applied to it; read in one
-   * statement with the other charts asked for while reads are in flight (see {@link LoadGroup}).
+   * statement with the other charts asked for while reads are in flight (see {@link StatementGroup}).
    */
   loadStoredChart(machineId: string, chartId: string, eventId?: string): Promise<StoredChart | undefined> {
-    return this.loads.load({ machineId, chartId, eventId });
+    return this.loads.add({ machineId, chartId, eventId });
   }
 
   /**
@@ -177,7 +177,7 @@ export class ChartStore extends EventEmitter {
    * the other transitions ready at the same time; see {@link commitTransitions}.
    */
   commitTransition(commit: TransitionCommit): Promise<CommitResult> {
-    return this.commits.commit(commit);
+    return this.commits.add(commit);
   }
 
   /** Commits waiting for a transaction (not yet in flight). */
