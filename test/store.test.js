@@ -145,9 +145,15 @@ for (const backend of backends) {
         const held = busyCommit(record('held', 2, 'b'), 1).finally(() => (heldDone = true));
         try {
           assert.equal(busy.commitsWaiting, 0, 'nothing was in flight: it started at once');
+          // Asked through the test's own store, not the locker: inside the locker's transaction
+          // pg_stat_activity would be the snapshot of its first read, and never show the wait.
           const waitingOnLock = async () =>
-            Number((await locker.query(`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%json_to_recordset%'`)).rows[0].n) > 0;
-          while (!(await waitingOnLock())) await new Promise((resolve) => setTimeout(resolve, 5));
+            Number((await store.query(`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%json_to_recordset%'`)).rows[0].n) > 0;
+          const givenUpAt = Date.now() + 20_000;
+          while (!(await waitingOnLock())) {
+            assert.ok(Date.now() < givenUpAt, 'the held group waits on the row lock');
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
 
           const four = [1, 2, 3, 4].map((i) => busyCommit(record(`b${i}`, 1), 0));
           assert.equal(busy.commitsWaiting, 4, 'four wait for the group in flight rather than start groups of their own');
