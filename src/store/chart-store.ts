@@ -16,7 +16,7 @@ import { countCharts } from './sql/count-charts';
 import { listCharts, type ChartSummary } from './sql/list-charts';
 import { chartDetail, type ChartDetail } from './sql/chart-detail';
 import { deleteChart } from './sql/delete-chart';
-import { commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
+import { chartKeyOf, commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
 import { StatementGroup } from './statement-group';
 import { vacuumTables } from './sql/vacuum';
 import { analyzeTables, haveStatistics } from './sql/planner-statistics';
@@ -123,7 +123,7 @@ export class ChartStore extends EventEmitter {
     this.transitionsKept = Math.max(0, Math.floor(options.transitionsKept ?? DEFAULT_TRANSITIONS_KEPT));
     this.commits = new StatementGroup({
       run: (group) => this.commitGroup(group),
-      keyOf: (commit) => `${commit.record.machineId}\u0000${commit.record.chartId}`,
+      keyOf: (commit) => chartKeyOf(commit.record),
       // PGlite has one connection: a second transaction would only queue behind the first.
       concurrency: options.commitConcurrency ?? (this.backend === 'embedded' ? 1 : 4),
       maxSize: options.commitGroupSize ?? 500,

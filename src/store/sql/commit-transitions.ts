@@ -53,7 +53,8 @@ export type CommitResult = 'committed' | 'conflict' | 'stale' | 'duplicate';
 /** A chart's log is trimmed to its retention every this many transitions (cheaper than every time). */
 const TRIM_LOG_EVERY = 10;
 
-const keyOf = (record: ChartRecord) => `${record.machineId}\u0000${record.chartId}`;
+/** A chart's key among the charts of every machine (one chart is never twice in a group). */
+export const chartKeyOf = (record: ChartRecord) => `${record.machineId}\u0000${record.chartId}`;
 
 /**
  * Commits a group of transitions of different charts (a chart appears once: the caller keeps two
@@ -232,7 +233,7 @@ export async function landedBefore(db: Queryable, schema: string, commits: Trans
     [commits.map((c) => c.record.machineId), commits.map((c) => c.record.chartId)],
   );
   const stored = new Map(rows.map((row) => [`${row.machine_id}\u0000${row.chart_id}`, row.commit_id]));
-  const landed = commits.map((c) => c.record.commitId !== undefined && stored.get(keyOf(c.record)) === c.record.commitId);
+  const landed = commits.map((c) => c.record.commitId !== undefined && stored.get(chartKeyOf(c.record)) === c.record.commitId);
   if (!landed.some(Boolean)) return undefined;
   // The group's statement committed: what is not in was refused then; its caller reloads.
   return landed.map((yes) => (yes ? 'committed' : 'conflict'));
