@@ -17,7 +17,7 @@ export { chartStateOf, valuesOf, valueChanges } from './engine/chart-state';
 export type { ChartState } from './engine/chart-state';
 export { ChartError } from './engine/errors';
 export type { ErrorCode } from './engine/errors';
-export { transitionMessages, errorMessage, echoOf, Output, MAX_ECHO_CHARS } from './engine/messages';
+export { transitionMessages, errorMessage, echoOf, outboxRecordJson, outboxMessages, Output, MAX_ECHO_CHARS } from './engine/messages';
 export { ChartStore } from './store/chart-store';
 export type { StoreOptions, StoreStatus } from './store/chart-store';
 export { withRetry, isTransient, DEFAULT_RETRY, RetriesExhausted } from './store/retry';

@@ -4,7 +4,7 @@
 // next run of the same owner, adopted by another relay once its owner's lease ran out.
 // No Node-RED: the internal classes OutboxRelay and ChartStore directly.
 const assert = require('node:assert/strict');
-const { ChartStore, OutboxRelay } = require('../dist/index.js');
+const { ChartStore, OutboxRelay, ChartRuntime, MachineVersions, compileMachine, errorMessage, outboxMessages, outboxRecordJson } = require('../dist/index.js');
 const { storePerTest } = require('./support/store');
 const { backends, describeIf } = require('./support/env');
 
@@ -110,5 +110,52 @@ for (const backend of backends) {
       await relay.drained();
       assert.equal(await left(), 0);
     });
+
+    it("keeps what makes a transition's messages, and makes them again as they were sent", async () => {
+      // Context repeated in the state and in every action message, several actions, a value topic
+      // per region: the row holds the state once and the actions' type and params.
+      const definition = {
+        id: 'M',
+        type: 'parallel',
+        context: { n: 0, note: 'x'.repeat(200) },
+        states: {
+          Door: { initial: 'shut', states: { shut: { on: { open: { target: 'open', actions: [{ type: 'assign', params: { n: { '+': [{ var: 'context.n' }, 1] } } }, { type: 'beep', params: { times: 2 } }, 'log'] } } }, open: {} } },
+          Light: { initial: 'off', states: { off: {} } },
+        },
+      };
+      const machine = compileMachine(definition);
+      const version = await store.registerMachine(machine.id, machine.definition, machine.digest);
+      const runtime = new ChartRuntime({ store, machines: new MachineVersions({ machine, version }, () => Promise.reject(new Error('one version')), compileMachine), topicPrefix: 'site/doors', create: true, strict: true, outboxOwner: 'A' });
+      try {
+        const outcome = await runtime.dispatch('d1', { type: 'open', id: 'e1' });
+        assert.equal(outcome.kind, 'applied');
+        const sent = outcome.messages;
+        const rows = await store.readChartOutbox('M', ['d1'], 'A');
+        const stored = await store.query(`select messages::text as text from "${config.schema}".outbox order by seq`);
+        assert.deepEqual(rows.flatMap((row) => row.messages), JSON.parse(JSON.stringify(sent)), 'the same messages, in the same order');
+        assert.ok(sent.some((m) => m.topic === 'site/doors/d1/action/beep' && m.payload.params.times === 2 && m.payload.context.n === 1));
+        const messagesText = JSON.stringify(sent.filter((m) => m.xstate.seq === rows.at(-1).seq)).length;
+        assert.ok(stored.rows.at(-1).text.length < messagesText / 2, `the row (${stored.rows.at(-1).text.length} characters) is less than half the messages (${messagesText})`);
+      } finally {
+        await runtime.idle();
+        runtime.dispose();
+      }
+    });
   });
 }
+
+describe('outbox records', () => {
+  it('make the messages of a transition again, notices included; rows of messages are read as they are', () => {
+    const state = { chartId: 'c', machine: { id: 'M', version: 3 }, status: 'active', value: { Door: 'open' }, context: { n: 1 }, history: {}, metadata: { timestamp: 5, seq: 7, id: 'c:7' } };
+    const values = [{ stateId: 'Door', payload: 'open' }];
+    const actions = [{ type: 'beep', params: { times: 2 } }];
+    const notice = errorMessage('p', { code: 'definition_incompatible', message: 'no' }, { chartId: 'c', machineId: 'M', machineVersion: 3, seq: 7, timestamp: 5 });
+    const messages = outboxMessages(JSON.parse(outboxRecordJson('p', JSON.stringify(state), values, actions, [notice])));
+    assert.deepEqual(messages.map((m) => m.topic), ['p/c/state', 'p/c/value/Door', 'p/c/action/beep', 'p/c/error']);
+    assert.deepEqual(messages[0].payload, state);
+    assert.deepEqual(messages[2].payload, { type: 'beep', params: { times: 2 }, context: { n: 1 }, state: { value: { Door: 'open' }, context: { n: 1 } }, chartId: 'c', id: 'c:7:0' });
+    assert.deepEqual(messages[3], JSON.parse(JSON.stringify(notice)));
+    const old = [{ output: 0, topic: 't', payload: 1, retain: true, xstate: { chartId: 'c', machineId: 'M', machineVersion: 1, seq: 1, id: 'c:1' } }];
+    assert.deepEqual(outboxMessages(old), old);
+  });
+});

@@ -28,17 +28,46 @@ export interface OutMessage {
 }
 
 /**
- * A transition's messages as JSON text, each payload serialized once (the state message's payload
- * is the chart's state, whose JSON the caller usually has already): what the outbox row holds. Each
- * message keeps its payload's JSON for its delivery, which parses a copy from it.
+ * Gives each message its payload's JSON, from which its delivery parses a copy (the state
+ * message's payload is the chart's state, whose JSON the caller has already).
  */
-export function messagesJson(messages: OutMessage[], known?: { payload: unknown; json: string }): string {
-  const parts = messages.map((message) => {
+export function preparePayloads(messages: OutMessage[], known?: { payload: unknown; json: string }): void {
+  for (const message of messages) {
     const payloadJson = known && message.payload === known.payload ? known.json : JSON.stringify(message.payload);
     Object.defineProperty(message, 'payloadJson', { value: payloadJson, enumerable: false, configurable: true });
-    return `{"output":${message.output},"topic":${JSON.stringify(message.topic)},"payload":${payloadJson},"retain":${message.retain},"xstate":${JSON.stringify(message.xstate)}}`;
-  });
-  return `[${parts.join(',')}]`;
+  }
+}
+
+/**
+ * What the outbox keeps of a transition: what {@link transitionMessages} makes its messages from,
+ * not the messages. They repeat the state (the state message, and the context twice in every
+ * action message), topics and ids: for the ring of bench/ the record is half the size, and a chart
+ * with a context and several actions per transition saves more.
+ */
+export interface OutboxRecord {
+  prefix: string;
+  state: ChartState;
+  values: ValueChange[];
+  actions: ExternalAction[];
+  /** Messages of the transition that are not made from it (notices), as they are. */
+  more?: OutMessage[];
+}
+
+/** An {@link OutboxRecord} as JSON text, the state's JSON put in as it is. */
+export function outboxRecordJson(prefix: string, stateJson: string, values: ValueChange[], actions: ExternalAction[], more: OutMessage[]): string {
+  const rest = more.length > 0 ? `,"more":${JSON.stringify(more)}` : '';
+  return `{"prefix":${JSON.stringify(prefix)},"state":${stateJson},"values":${JSON.stringify(values)},"actions":${JSON.stringify(actions)}${rest}}`;
+}
+
+/**
+ * The messages of an outbox row: made again from its record, or as they are in a row written
+ * before records (an array of messages).
+ */
+export function outboxMessages(stored: unknown): OutMessage[] {
+  if (Array.isArray(stored)) return stored as OutMessage[];
+  const record = stored as OutboxRecord;
+  const made = transitionMessages(record.prefix, record.state, record.values, record.actions);
+  return record.more ? [...made, ...record.more] : made;
 }
 
 export interface ActionMessage {

@@ -4,7 +4,7 @@ import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine
 import { ChartError, messageOf } from '../engine/errors';
 import { initialStep, persistSnapshot, restoreSnapshot, stepIfAccepted, type CompiledMachine, type EventObject, type ExternalAction, type Step, type TimerChange } from '../engine/machine';
 import { mappedSnapshot, movedTimer, planMove, withDefaults, type Move } from '../engine/migrate';
-import { errorMessage, messagesJson, transitionMessages, type OutMessage } from '../engine/messages';
+import { errorMessage, outboxRecordJson, preparePayloads, transitionMessages, type OutMessage } from '../engine/messages';
 import type { ChartRecord } from '../store/chart-record';
 import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transitions';
 import type { StoredChart } from '../store/sql/load-chart';
@@ -308,7 +308,9 @@ export class ChartRuntime {
     }
     const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
     const previousValues = from ? valuesOf(from.machine.valueStates, from.snapshot.value) : undefined;
-    const messages = [...transitionMessages(this.options.topicPrefix, state, valueChanges(previousValues, valuesOf(machine.valueStates, state.value)), t.actions), ...t.notices];
+    const values = valueChanges(previousValues, valuesOf(machine.valueStates, state.value));
+    const messages = [...transitionMessages(this.options.topicPrefix, state, values, t.actions), ...t.notices];
+    preparePayloads(messages, { payload: state, json: json.state });
     let result: CommitResult;
     try {
       result = await this.options.store.commitTransition({
@@ -319,7 +321,7 @@ export class ChartRuntime {
         cancel: t.cancel,
         fired: t.fired,
         eventId: t.eventId,
-        outboxJson: this.options.outboxOwner === undefined ? undefined : messagesJson(messages, { payload: state, json: json.state }),
+        outboxJson: this.options.outboxOwner === undefined ? undefined : outboxRecordJson(this.options.topicPrefix, json.state, values, t.actions, t.notices),
         outboxOwner: this.options.outboxOwner,
         logged: { event: t.event, from: from ? from.snapshot.value : null, to: state.value },
       });

@@ -26,7 +26,7 @@ export interface TransitionCommit {
   eventId?: string;
   /** The messages of the transition, kept in the outbox until they are delivered... */
   outbox?: unknown[];
-  /** ...or the same as JSON text, when the caller made it already. */
+  /** ...or, as JSON text, what makes them again (an OutboxRecord, see engine/messages.ts) or the messages. */
   outboxJson?: string;
   /** The relay that delivers the outbox row (see the `relays` table). */
   outboxOwner?: string;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db';
+import { outboxMessages } from '../../engine/messages';
 
 /**
  * The outbox: the messages of committed transitions until they are delivered. Each row has an
@@ -24,7 +25,7 @@ const orphaned = (schema: string) =>
 
 /** Every outbox row of some charts, oldest first per chart, with who owns it. */
 export async function readChartOutbox(db: Queryable, schema: string, machineId: string, chartIds: string[], owner: string): Promise<OutboxRow[]> {
-  const { rows } = await db.query<{ chart_id: string; seq: string | number; messages: unknown[]; owner: string | null; orphaned: boolean }>(
+  const { rows } = await db.query<{ chart_id: string; seq: string | number; messages: unknown; owner: string | null; orphaned: boolean }>(
     `select o.chart_id, o.seq, o.messages, o.owner, ${orphaned(schema)} and o.owner is distinct from $3 as orphaned
        from ${schema}.outbox o
       where o.machine_id = $1 and o.chart_id = any($2::text[])
@@ -34,7 +35,7 @@ export async function readChartOutbox(db: Queryable, schema: string, machineId: 
   return rows.map((row) => ({
     chartId: row.chart_id,
     seq: Number(row.seq),
-    messages: row.messages,
+    messages: outboxMessages(row.messages),
     owner: row.owner,
     mine: row.owner === owner,
     orphaned: row.orphaned,
