@@ -4,7 +4,7 @@
 const { performance } = require('node:perf_hooks');
 const { ChartStore, compileMachine, parseMigrate, impactOf } = require('../../dist/index.js');
 const { BenchContext } = require('../lib/context');
-const { heapAfterGc } = require('../lib/inspector');
+const { heapAfterGc, heapPeak } = require('../lib/inspector');
 const { latencySummary } = require('../lib/mqtt-load');
 const { seedChart, copyCharts } = require('../lib/bulk');
 const { chartFlow, namespaced, ring } = require('../lib/flows');
@@ -42,10 +42,13 @@ module.exports = async function scale(ctx) {
   await client.watch(prefix);
   await client.ready(prefix);
   const rssAfterStart = BenchContext.rssMb(nr);
+  const heapAfterStart = await heapAfterGc(nr);
 
   ctx.log(`d: touching ${touch.toLocaleString('en')} charts`);
   const touched = Array.from({ length: touch }, (_, i) => `d-${i + 1}`);
+  const sampler = await heapPeak(nr);
   const touchedRun = await client.throughput({ prefix, chartIds: touched, window, seconds: 24 * 3600, maxEvents: touch, tag: 'touch' });
+  const heapPeakDuringTouch = await sampler.stop();
   const rssAfterTouch = BenchContext.rssMb(nr);
   // What is held after a full collection, and the RSS then: a leak stays, garbage goes.
   const heapAfterTouch = await heapAfterGc(nr);
@@ -71,7 +74,7 @@ module.exports = async function scale(ctx) {
   return {
     setup: { charts: scaleCharts, touched: touch, cache: 'default (settings.js xstate.cache.maxBytes unset)', insertSeconds: round(insertSeconds, 1), chartsTableMb: Math.round(Number(size[0].bytes) / 2 ** 20) },
     rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch, afterGc: rssAfterGc },
-    heapAfterGcMb: heapAfterTouch,
+    heapMb: { afterStartGc: heapAfterStart, peakDuringTouch: heapPeakDuringTouch, afterTouchGc: heapAfterTouch },
     touchEventsPerSecond: round(touchedRun.rate),
     impactReportMs: impact,
     coldLoadMs: latencySummary(reads),
