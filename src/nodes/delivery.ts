@@ -194,17 +194,21 @@ export class Delivery implements DeliveryPort {
   /** Sends the messages; resolves when every one is through, rejects with the first failure. */
   deliver(messages: OutMessage[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('closed'));
-    const outputs: NodeMessage[][] = [[], [], []];
+    const sends: Array<Array<NodeMessage | null>> = [];
     const followed: string[] = [];
     for (const message of messages) {
       const msg = toNodeMessage(message);
       msg._msgid = randomUUID();
-      outputs[message.output].push(msg);
+      const ports: Array<NodeMessage | null> = [null, null, null];
+      ports[message.output] = msg;
+      sends.push(ports);
       if (this.hooks) followed.push(msg._msgid);
       if (message.output === Output.Action) actionBus.publish({ sourceNodeId: this.node.id, message });
     }
     const through = followed.length === 0 ? Promise.resolve() : this.follow(followed);
-    this.node.send(outputs.map((list) => (list.length === 0 ? null : list)));
+    // One send() per message, in order (state, values, actions, notices): Node-RED deep-clones every
+    // message of a send() but its first, and each of these is a copy of its own already.
+    for (const ports of sends) this.node.send(ports);
     // Sent on no wire at all: nobody holds it, it is through.
     for (const msgid of followed) if (journeys.holders(msgid) === 0) this.waiting.get(msgid)?.settle();
     return through;
