@@ -309,8 +309,6 @@ export class ChartRuntime {
     const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
     const previousValues = from ? valuesOf(from.machine.valueStates, from.snapshot.value) : undefined;
     const values = valueChanges(previousValues, valuesOf(machine.valueStates, state.value));
-    const messages = [...transitionMessages(this.options.topicPrefix, state, values, t.actions), ...t.notices];
-    preparePayloads(messages, { payload: state, json: json.state });
     let result: CommitResult;
     try {
       result = await this.options.store.commitTransition({
@@ -331,8 +329,12 @@ export class ChartRuntime {
     }
     if (result !== 'committed') {
       this.cache.delete(chartId);
-      return { result, state, messages };
+      return { result, state, messages: [] };
     }
+    // Made once the transition landed (the outbox row has what makes them): a refused transition
+    // never needs them, and under load they would wait with it for its group's commit.
+    const messages = [...transitionMessages(this.options.topicPrefix, state, values, t.actions), ...t.notices];
+    preparePayloads(messages, { payload: state, json: json.state });
     const chart: LiveChart = {
       machine,
       version,
