@@ -71,8 +71,12 @@ export async function scanOutboxCharts(db: Queryable, schema: string, machineId:
 export async function clearOutbox(db: Queryable, schema: string, machineId: string, delivered: Array<{ chartId: string; seq: number }>): Promise<void> {
   if (delivered.length === 0) return;
   await db.query(
-    `delete from ${schema}.outbox o using unnest($2::text[], $3::bigint[]) as d(chart_id, seq)
-      where o.machine_id = $1 and o.chart_id = d.chart_id and o.seq = d.seq`,
+    `delete from ${schema}.outbox o using unnest($2::text[], $3::bigint[]) with ordinality as d(chart_id, seq, n)
+      where o.machine_id = $1 and o.chart_id = d.chart_id and o.seq = d.seq
+        -- Always true. With it the planner expects a few rows from unnest and looks each up by its
+        -- key; without, it hashed every outbox row of the machine, dead ones included, for every
+        -- statement (15 ms for 400 rows after 8 s of bench b, growing until a vacuum; 1.4 ms now).
+        and d.n between 0 and 9223372036854775807`,
     [machineId, delivered.map((d) => d.chartId), delivered.map((d) => d.seq)],
   );
 }
