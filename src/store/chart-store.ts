@@ -19,6 +19,7 @@ import { deleteChart } from './sql/delete-chart';
 import { chartKeyOf, commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
 import { StatementGroup } from './statement-group';
 import { vacuumTables } from './sql/vacuum';
+import { autovacuumIsOn } from './sql/autovacuum-setting';
 import { analyzeTables, haveStatistics } from './sql/planner-statistics';
 import { chartTimers, claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type PendingTimer, type TimerOutlook } from './sql/timers';
 
@@ -46,8 +47,8 @@ export interface StoreOptions {
   /** Transitions kept in each chart's log for the editor (default 20; 0 keeps none). */
   transitionsKept?: number;
   /**
-   * Embedded database only (PostgreSQL has autovacuum): vacuum the churning tables when at least
-   * `transitions` were committed since the last time, looking every `intervalMs`.
+   * The embedded database, and PostgreSQL with autovacuum off: vacuum the churning tables when at
+   * least `transitions` were committed since the last time, looking every `intervalMs`.
    */
   vacuum?: { intervalMs: number; transitions: number };
   /**
@@ -100,7 +101,7 @@ export class ChartStore extends EventEmitter {
   private readonly commits: StatementGroup<TransitionCommit, CommitResult>;
   /** Reads of charts for the runtime, grouped while others are in flight. */
   private readonly loads: StatementGroup<ChartToLoad, StoredChart | undefined>;
-  /** Transitions committed since the last vacuum (embedded database). */
+  /** Transitions committed since the last vacuum (when the store vacuums, see {@link vacuumsItself}). */
   private committedSinceVacuum = 0;
   private vacuumTimer?: NodeJS.Timeout;
   private vacuuming = false;
@@ -136,11 +137,24 @@ export class ChartStore extends EventEmitter {
       concurrency: this.backend === 'embedded' ? 1 : 2,
       maxSize: 500,
     });
-    if (this.backend === 'embedded') {
-      const vacuum = options.vacuum ?? DEFAULT_EMBEDDED_VACUUM;
-      this.vacuumTimer = setInterval(() => void this.vacuumIfDue(vacuum.transitions), vacuum.intervalMs);
-      this.vacuumTimer.unref();
-    }
+    if (this.backend === 'embedded') this.startVacuuming();
+  }
+
+  /**
+   * Whether the store vacuums its tables itself: on the embedded database (PGlite has no
+   * autovacuum), and on a PostgreSQL whose autovacuum is off (known once the store is open). Each
+   * transition leaves dead rows (the chart's old version, a delivered outbox row): unvacuumed,
+   * `charts` held 86,625 dead rows beside 1,000 live ones after 8 s of bench b.
+   */
+  get vacuumsItself(): boolean {
+    return this.vacuumTimer !== undefined;
+  }
+
+  private startVacuuming(): void {
+    if (this.vacuumTimer || this.closed) return;
+    const vacuum = this.options.vacuum ?? DEFAULT_EMBEDDED_VACUUM;
+    this.vacuumTimer = setInterval(() => void this.vacuumIfDue(vacuum.transitions), vacuum.intervalMs);
+    this.vacuumTimer.unref();
   }
 
   /** Opens the database and applies migrations; shared by every caller until it succeeds. */
@@ -151,6 +165,7 @@ export class ChartStore extends EventEmitter {
         const db = this.db ?? this.open();
         this.db = db;
         await migrate(db, this.schema);
+        if (this.backend === 'postgres' && !this.vacuumTimer && !(await autovacuumIsOn(db))) this.startVacuuming();
         return db;
       });
       this.opening.catch(() => {
@@ -234,7 +249,7 @@ export class ChartStore extends EventEmitter {
   }
 
   /**
-   * Vacuums when enough was written since the last time (embedded database; see vacuumTables).
+   * Vacuums when enough was written since the last time (see {@link vacuumsItself}, vacuumTables).
    * Emits `vacuumed` with how many transitions it followed and how long it took.
    */
   private async vacuumIfDue(transitions: number): Promise<void> {

@@ -7,8 +7,8 @@ const CHURNING = ['charts', 'outbox', 'event_ids', 'transitions', 'timers', 'rel
  * Removes the dead rows of the churning tables and refreshes the planner's statistics. The embedded
  * database needs it from us: PGlite runs PostgreSQL as a single user, with no autovacuum (a table
  * seen there with 44,000 dead rows, never vacuumed after 70 s, `autovacuum` shown as `on`), so
- * without it the outbox, updated charts and trimmed logs grow for as long as the gateway runs.
- * Not in a transaction: VACUUM refuses to run in one.
+ * without it the outbox, updated charts and trimmed logs grow for as long as the gateway runs. So
+ * does a PostgreSQL whose autovacuum was turned off. Not in a transaction: VACUUM refuses to run in one.
  */
 export async function vacuumTables(db: Queryable, schema: string): Promise<void> {
   await db.exec(`vacuum (analyze) ${CHURNING.map((table) => `${schema}.${table}`).join(', ')}`);
