@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Output, type OutMessage } from '../engine/messages';
 import { actionBus } from '../runtime/action-bus';
 import { DeliveryTimeout } from '../runtime/outbox-relay';
@@ -6,6 +5,7 @@ import type { DeliveryPort } from '../runtime/chart-service';
 import type { Node, NodeMessage } from './node-red';
 import { toNodeMessage } from './node-messages';
 import type { Downstream } from './downstream';
+import { messageId } from './message-ids';
 
 interface SendEvent {
   msg?: { _msgid?: string };
@@ -198,7 +198,7 @@ export class Delivery implements DeliveryPort {
     const followed: string[] = [];
     for (const message of messages) {
       const msg = toNodeMessage(message);
-      msg._msgid = randomUUID();
+      msg._msgid = messageId();
       const ports: Array<NodeMessage | null> = [null, null, null];
       ports[message.output] = msg;
       sends.push(ports);
