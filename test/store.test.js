@@ -107,37 +107,35 @@ for (const backend of backends) {
       if (backend.name === 'postgres') assert.deepEqual(grouped, [['missing', 'l1', 'l2', 'l1']]);
     });
 
-    {
-      it('vacuums its tables as transitions accumulate where nothing else does (PGlite; PostgreSQL with autovacuum off)', async () => {
-        const vacuumed = new ChartStore({ ...config, vacuum: { intervalMs: 20, transitions: 100 } });
-        await vacuumed.ready();
-        if (backend.name === 'postgres') {
-          // The server's setting decides; CI's PostgreSQL runs with autovacuum off (conf.d/90-ci.conf).
-          const { rows: [{ setting }] } = await vacuumed.query(`select current_setting('autovacuum') as setting`);
-          assert.equal(vacuumed.vacuumsItself, setting === 'off', `autovacuum is ${setting}`);
-          if (setting !== 'off') return vacuumed.close();
-        } else {
-          assert.equal(vacuumed.vacuumsItself, true);
-        }
-        const report = once(vacuumed, 'vacuumed');
-        const step = (seq) => vacuumed.commitTransition({ record: record('v', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, outbox: [{ seq }] });
-        for (let seq = 1; seq <= 120; seq++) assert.equal(await step(seq), 'committed');
-        await vacuumed.clearOutbox('M', Array.from({ length: 120 }, (_, i) => ({ chartId: 'v', seq: i + 1 })));
-        const [{ transitions }] = await report;
-        assert.ok(transitions >= 100, `vacuumed after ${transitions} transitions`);
-        const { rows } = await vacuumed.query(
-          `select relname, vacuum_count, analyze_count from pg_stat_user_tables where schemaname = $1 and relname in ('charts', 'outbox', 'event_ids') order by relname`,
-          [config.schema],
-        );
-        assert.deepEqual(rows.map((row) => [row.relname, Number(row.vacuum_count) > 0, Number(row.analyze_count) > 0]), [
-          ['charts', true, true],
-          ['event_ids', true, true],
-          ['outbox', true, true],
-        ]);
-        assert.equal(await step(121), 'committed', 'the store goes on after a vacuum');
-        await vacuumed.close();
-      });
-    }
+    it('vacuums its tables as transitions accumulate where nothing else does (PGlite; PostgreSQL with autovacuum off)', async () => {
+      const vacuumed = new ChartStore({ ...config, vacuum: { intervalMs: 20, transitions: 100 } });
+      await vacuumed.ready();
+      if (backend.name === 'postgres') {
+        // The server's setting decides; CI's PostgreSQL runs with autovacuum off (conf.d/90-ci.conf).
+        const { rows: [{ setting }] } = await vacuumed.query(`select current_setting('autovacuum') as setting`);
+        assert.equal(vacuumed.vacuumsItself, setting === 'off', `autovacuum is ${setting}`);
+        if (setting !== 'off') return vacuumed.close();
+      } else {
+        assert.equal(vacuumed.vacuumsItself, true);
+      }
+      const report = once(vacuumed, 'vacuumed');
+      const step = (seq) => vacuumed.commitTransition({ record: record('v', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, outbox: [{ seq }] });
+      for (let seq = 1; seq <= 120; seq++) assert.equal(await step(seq), 'committed');
+      await vacuumed.clearOutbox('M', Array.from({ length: 120 }, (_, i) => ({ chartId: 'v', seq: i + 1 })));
+      const [{ transitions }] = await report;
+      assert.ok(transitions >= 100, `vacuumed after ${transitions} transitions`);
+      const { rows } = await vacuumed.query(
+        `select relname, vacuum_count, analyze_count from pg_stat_user_tables where schemaname = $1 and relname in ('charts', 'outbox', 'event_ids') order by relname`,
+        [config.schema],
+      );
+      assert.deepEqual(rows.map((row) => [row.relname, Number(row.vacuum_count) > 0, Number(row.analyze_count) > 0]), [
+        ['charts', true, true],
+        ['event_ids', true, true],
+        ['outbox', true, true],
+      ]);
+      assert.equal(await step(121), 'committed', 'the store goes on after a vacuum');
+      await vacuumed.close();
+    });
 
     if (backend.name === 'postgres') {
       it('under load, starts a group beside one in flight only once enough transitions wait; idle, at once', async () => {

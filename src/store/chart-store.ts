@@ -61,7 +61,7 @@ export interface StoreOptions {
   analyzeAfter?: number;
 }
 
-export const DEFAULT_EMBEDDED_VACUUM = { intervalMs: 60_000, transitions: 2_000 };
+export const DEFAULT_VACUUM = { intervalMs: 60_000, transitions: 2_000 };
 
 export const DEFAULT_TRANSITIONS_KEPT = 20;
 
@@ -69,8 +69,8 @@ export const DEFAULT_TRANSITIONS_KEPT = 20;
  * Under load, transitions that each started a transaction of their own the moment a slot was free
  * made many groups of one beside the large ones: each a commit (a WAL flush) competing with the
  * others, 15-40 ms apiece when PostgreSQL was busy. Gathering them until 16 wait, or until no
- * group is in flight, gave bench c's half-load p99 15-55 ms (median 24, six runs) against 21-50 ms
- * (median 29, eight runs), and p50 2.2-3.0 ms against 3.4-4.3; throughput alike.
+ * group is in flight, lowered bench c's half-load p50 (3.4-4.3 → 2.2-3.0 ms) and its p99, with
+ * throughput alike; the runs and what bounds the p99 now are in bench/README.md.
  */
 export const DEFAULT_COMMIT_BUSY_MINIMUM = 16;
 
@@ -152,7 +152,7 @@ export class ChartStore extends EventEmitter {
 
   private startVacuuming(): void {
     if (this.vacuumTimer || this.closed) return;
-    const vacuum = this.options.vacuum ?? DEFAULT_EMBEDDED_VACUUM;
+    const vacuum = this.options.vacuum ?? DEFAULT_VACUUM;
     this.vacuumTimer = setInterval(() => void this.vacuumIfDue(vacuum.transitions), vacuum.intervalMs);
     this.vacuumTimer.unref();
   }
