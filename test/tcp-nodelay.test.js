@@ -1,6 +1,7 @@
 'use strict';
 // TCP_NODELAY on the MQTT connections of the brokers a chart node is wired to (SPEC §11): real
-// `mqtt in` / `mqtt out` nodes, a real broker, and every call of net.Socket#setNoDelay recorded.
+// `mqtt in` / `mqtt out` nodes, a real broker, and every call of net.Socket#setNoDelay recorded;
+// and, with it, the messages of one commit leaving the `mqtt out` connection in one socket write.
 // No timing is measured here; bench/ does that.
 const assert = require('node:assert/strict');
 const net = require('node:net');
@@ -21,6 +22,30 @@ function recordSetNoDelay() {
   };
   return { calls, restore: () => (net.Socket.prototype.setNoDelay = original) };
 }
+
+/**
+ * Records what each net.Socket hands to the kernel in one go: Node's Writable calls `_write` for one
+ * chunk and `_writev` for the chunks buffered meanwhile (corked, or while a write was in progress).
+ */
+function recordSocketWrites() {
+  const writes = [];
+  const { _write, _writev } = net.Socket.prototype;
+  net.Socket.prototype._write = function recordingWrite(chunk, encoding, callback) {
+    writes.push({ socket: this, data: Buffer.from(chunk, encoding) });
+    return _write.call(this, chunk, encoding, callback);
+  };
+  net.Socket.prototype._writev = function recordingWritev(chunks, callback) {
+    writes.push({ socket: this, data: Buffer.concat(chunks.map(({ chunk, encoding }) => Buffer.from(chunk, encoding))) });
+    return _writev.call(this, chunks, callback);
+  };
+  return {
+    writes,
+    restore: () => Object.assign(net.Socket.prototype, { _write, _writev }),
+  };
+}
+
+/** A chart whose transition to B sends two messages: the state and the action `notify`. */
+const notifier = { id: 'Notifier', initial: 'A', states: { A: { on: { go: 'B' } }, B: { entry: 'notify', on: { go: 'A' } } } };
 
 async function until(predicate, what, timeoutMs = 15000) {
   const started = Date.now();
@@ -61,7 +86,11 @@ describe('TCP_NODELAY on the MQTT connections of a chart node', function () {
    * broker that feeds nothing of ours and must be left alone.
    */
   function flow() {
-    const nodes = chartFlow({ brokerUrl: suite.broker.url, store: suite.store, prefix: suite.prefix, definition: ticker });
+    return flowOf(ticker);
+  }
+
+  function flowOf(definition) {
+    const nodes = chartFlow({ brokerUrl: suite.broker.url, store: suite.store, prefix: suite.prefix, definition });
     const broker = nodes.find((n) => n.id === 'broker');
     nodes.find((n) => n.id === 'out').broker = 'broker-out';
     nodes.push(
@@ -140,12 +169,55 @@ describe('TCP_NODELAY on the MQTT connections of a chart node', function () {
     assert.ok(!setOn(mqttClient.stream), 'no chart node is wired to it any more: its new socket is left alone');
   });
 
+  /** The writes on a socket that carry a topic: the socket writes its messages left by. */
+  function writesCarrying(writes, socket, topic) {
+    return writes.filter((write) => write.socket === socket && write.data.includes(topic));
+  }
+
+  /** Sends `go` to a new notifier chart and returns the writes that carried its state and action messages. */
+  async function sendGo(writes) {
+    const chartId = `notifier-${Date.now()}`;
+    const state = `${suite.prefix}/${chartId}/state`;
+    const action = `${suite.prefix}/${chartId}/action/notify`;
+    const acted = suite.client.waitFor((m) => m.topic === action, 15000, 'the action message');
+    await suite.client.publish(`${suite.prefix}/${chartId}/event`, { type: 'go' });
+    await acted;
+    const socket = client('broker-out').stream;
+    return { state: writesCarrying(writes, socket, state), action: writesCarrying(writes, socket, action) };
+  }
+
+  it('sends the messages of a transition in one socket write on the mqtt out connection', async () => {
+    const recorder = recordSocketWrites();
+    try {
+      await deploy(flowOf(notifier));
+      const { state, action } = await sendGo(recorder.writes);
+      // Created in A, then B: two state messages and the action, all handed over by one commit.
+      assert.equal(state.length, 1, 'the state messages left by one write');
+      assert.equal(action.length, 1, 'the action message left by one write');
+      assert.ok(state[0] === action[0], 'the state and the action messages left by the same write');
+      const data = state[0].data.toString('latin1');
+      assert.ok(data.indexOf('"value":"A"') < data.indexOf('"value":"B"'), 'the states in order');
+      assert.ok(data.indexOf('"value":"B"') < data.indexOf('/action/notify'), 'the state before the action');
+    } finally {
+      recorder.restore();
+    }
+  });
+
   it('leaves every socket alone with settings.js xstate: { tcpNoDelay: false }', async () => {
     const settings = helper.settings();
     helper.settings({ ...settings, xstate: { tcpNoDelay: false } });
     try {
-      await deploy();
+      await deploy(flowOf(notifier));
       for (const id of ['broker', 'broker-out']) assert.ok(!setOn(client(id).stream), `${id}'s socket is left alone`);
+      // mqtt.js writes each message by itself: what the test above sees in one write is ours.
+      const recorder = recordSocketWrites();
+      try {
+        const { state, action } = await sendGo(recorder.writes);
+        assert.ok(state.length >= 1 && action.length === 1);
+        assert.ok(!state.includes(action[0]), 'the action message left by a write of its own');
+      } finally {
+        recorder.restore();
+      }
       const mqttClient = client('broker');
       const old = mqttClient.stream;
       old.destroy();

@@ -6,6 +6,7 @@ import type { Node, NodeMessage } from './node-red';
 import { toNodeMessage } from './node-messages';
 import type { Downstream } from './downstream';
 import { messageId } from './message-ids';
+import { holdWritesBehindDeliveries } from './broker-writes';
 
 interface SendEvent {
   msg?: { _msgid?: string };
@@ -179,6 +180,8 @@ export class Delivery implements DeliveryPort {
     private readonly downstream: Downstream,
     hooks: Hooks | undefined,
     private readonly ackTimeoutMs = ACK_TIMEOUT_MS,
+    /** Whether the messages of one hand-over leave each broker connection in one write (see broker-writes.ts). */
+    private readonly oneWrite = false,
   ) {
     if (hooks) {
       this.hooks = hooks;
@@ -209,6 +212,7 @@ export class Delivery implements DeliveryPort {
     // One send() per message, in order (state, values, actions, notices): Node-RED deep-clones every
     // message of a send() but its first, and each of these is a copy of its own already.
     for (const ports of sends) this.node.send(ports);
+    if (this.oneWrite) holdWritesBehindDeliveries(this.downstream.brokerStreams());
     // Sent on no wire at all: nobody holds it, it is through.
     for (const msgid of followed) if (journeys.holders(msgid) === 0) this.waiting.get(msgid)?.settle();
     return through;

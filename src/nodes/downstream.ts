@@ -1,11 +1,12 @@
 import type { NodeAPI } from './node-red';
 import type { Route } from './delivery';
+import type { CorkableStream } from './broker-writes';
 
 interface WiredNode {
   id: string;
   type: string;
   wires?: string[][];
-  brokerConn?: { connected?: boolean } | null;
+  brokerConn?: { connected?: boolean; client?: { stream?: Partial<CorkableStream> } } | null;
   /** Node-RED's count of the node's input handlers that take `done` (internal; absent elsewhere). */
   _expectedDoneCount?: number;
 }
@@ -32,6 +33,16 @@ export class Downstream implements Route {
   /** Whether every `mqtt out` node downstream is connected (the broker node emits no event for it). */
   connected(): boolean {
     return this.mqttOut.every((node) => node.brokerConn?.connected === true);
+  }
+
+  /** The sockets the `mqtt out` nodes downstream write to now (mqtt.js makes one per connection). */
+  brokerStreams(): Set<CorkableStream> {
+    const streams = new Set<CorkableStream>();
+    for (const node of this.mqttOut) {
+      const stream = node.brokerConn?.client?.stream;
+      if (typeof stream?.cork === 'function' && typeof stream.uncork === 'function') streams.add(stream as CorkableStream);
+    }
+    return streams;
   }
 
   /** Whether a message handed to this node can reach an `mqtt out` (remembered per deploy). */

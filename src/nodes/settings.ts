@@ -14,7 +14,7 @@ import type { NodeAPI } from './node-red';
  *     queue: { perChart: 1000, total: 10000 }, // events waiting for their chart's turn
  *     dedup: { events: 1000, hours: 24 },      // idempotency window
  *     retry: { attempts, initialDelayMs, maxDelayMs, totalMs },
- *     tcpNoDelay: true,
+ *     tcpNoDelay: true,                        // on the charts' broker sockets, with one write per commit's messages
  *     limits: { eventBytes: 262144, contextBytes: 1048576 }, // largest event payload, largest context (JSON)
  *   }
  */

@@ -15,8 +15,8 @@ import { Downstream } from './downstream';
 import { keepTcpNoDelay } from './tcp-nodelay';
 import type { DoneFunction, Node, NodeAPI, NodeMessage, NodeStatus, SendFunction } from './node-red';
 import { toNodeMessage } from './node-messages';
-import { Delivery } from './delivery';
-import { dedupWindow, maxQueuePerChart, processLimits, sizeLimits } from './settings';
+import { ACK_TIMEOUT_MS, Delivery } from './delivery';
+import { dedupWindow, maxQueuePerChart, processLimits, sizeLimits, xstateSettings } from './settings';
 import { registerChartEndpoints, type ChartNodeApi } from './admin-api';
 import { LiveUpdates } from './live-updates';
 import { runtimeText } from './i18n';
@@ -62,6 +62,8 @@ export default function registerChartNode(RED: NodeAPI): void {
     const node = this;
     const text = runtimeText(RED, 'xstate-chart');
     const releaseNoDelay = keepTcpNoDelay(RED, node);
+    // With TCP_NODELAY each socket write is a segment: the messages of one hand-over leave in one.
+    const tcpNoDelay = xstateSettings(RED).tcpNoDelay !== false;
     const storeNode = config.store ? (RED.nodes.getNode(config.store) as StoreNode | null) : null;
     const store = storeNode?.store;
     const source = config.source === 'store' ? 'store' : 'inline';
@@ -174,7 +176,8 @@ export default function registerChartNode(RED: NodeAPI): void {
             maxQueuePerChart: maxQueuePerChart(RED),
             maxContextBytes: sizes.contextBytes,
             dedup: dedupWindow(RED),
-            openDelivery: () => new Delivery(node, new Downstream(RED, node as never), RED.hooks as never),
+            openDelivery: () =>
+              new Delivery(node, new Downstream(RED, node as never), RED.hooks as never, ACK_TIMEOUT_MS, tcpNoDelay),
             onStarted: (charts) => {
               status.charts = charts;
               showStatus(true);
