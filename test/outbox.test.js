@@ -150,7 +150,7 @@ describe('outbox records', () => {
     const values = [{ stateId: 'Door', payload: 'open' }];
     const actions = [{ type: 'beep', params: { times: 2 } }];
     const notice = errorMessage('p', { code: 'definition_incompatible', message: 'no' }, { chartId: 'c', machineId: 'M', machineVersion: 3, seq: 7, timestamp: 5 });
-    const messages = outboxMessages(JSON.parse(outboxRecordJson('p', JSON.stringify(state), values, actions, [notice])));
+    const messages = outboxMessages({ ...JSON.parse(outboxRecordJson('p', values, actions, [notice])), state });
     assert.deepEqual(messages.map((m) => m.topic), ['p/c/state', 'p/c/value/Door', 'p/c/action/beep', 'p/c/error']);
     assert.deepEqual(messages[0].payload, state);
     assert.deepEqual(messages[2].payload, { type: 'beep', params: { times: 2 }, context: { n: 1 }, state: { value: { Door: 'open' }, context: { n: 1 } }, chartId: 'c', id: 'c:7:0' });

@@ -53,10 +53,13 @@ export interface OutboxRecord {
   more?: OutMessage[];
 }
 
-/** An {@link OutboxRecord} as JSON text, the state's JSON put in as it is. */
-export function outboxRecordJson(prefix: string, stateJson: string, values: ValueChange[], actions: ExternalAction[], more: OutMessage[]): string {
+/**
+ * An {@link OutboxRecord} as JSON text, without its state: the store's commit puts in the state it
+ * writes to the chart's row (the same text), so the state travels to the database once, not twice.
+ */
+export function outboxRecordJson(prefix: string, values: ValueChange[], actions: ExternalAction[], more: OutMessage[]): string {
   const rest = more.length > 0 ? `,"more":${JSON.stringify(more)}` : '';
-  return `{"prefix":${JSON.stringify(prefix)},"state":${stateJson},"values":${JSON.stringify(values)},"actions":${JSON.stringify(actions)}${rest}}`;
+  return `{"prefix":${JSON.stringify(prefix)},"values":${JSON.stringify(values)},"actions":${JSON.stringify(actions)}${rest}}`;
 }
 
 /**

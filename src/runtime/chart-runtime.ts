@@ -319,7 +319,7 @@ export class ChartRuntime {
         cancel: t.cancel,
         fired: t.fired,
         eventId: t.eventId,
-        outboxJson: this.options.outboxOwner === undefined ? undefined : outboxRecordJson(this.options.topicPrefix, json.state, values, t.actions, t.notices),
+        outboxRecord: this.options.outboxOwner === undefined ? undefined : outboxRecordJson(this.options.topicPrefix, values, t.actions, t.notices),
         outboxOwner: this.options.outboxOwner,
         logged: { event: t.event, from: from ? from.snapshot.value : null, to: state.value },
       });
