@@ -56,7 +56,7 @@ for (const backend of backends) {
 
     async function commit(relay, owner, chartId, seq) {
       const outbox = messages(chartId, seq);
-      assert.equal(await store.commitTransition({ record: record(chartId, seq), expectedSeq: seq - 1, schedule: [], cancel: [], outbox, outboxOwner: owner }), 'committed');
+      assert.equal((await store.commitTransition({ record: record(chartId, seq), expectedSeq: seq - 1, schedule: [], cancel: [], outbox, outboxOwner: owner })).result, 'committed');
       relay?.committed(chartId, seq, outbox);
     }
     const left = async () => Number((await store.query(`select count(*) as n from "${config.schema}".outbox`)).rows[0].n);

@@ -232,6 +232,36 @@ describe('outbox relay rules (in-memory store)', function () {
     assert.equal(store.rows.length, 0);
   });
 
+  it('reads a chart it has not seen from the store first, unless its commit saw no earlier rows', async () => {
+    const store = new MemoryOutbox();
+    const reads = [];
+    const read = store.readChartOutbox.bind(store);
+    store.readChartOutbox = (machineId, chartIds, owner) => {
+      reads.push(...chartIds);
+      return read(machineId, chartIds, owner);
+    };
+    await store.renewRelay('B', 60000); // B is alive and still holds k:4
+    store.add('k', 4, 'B');
+    const d = destination();
+    const r = relay({ store, owner: 'A', deliver: d.deliver });
+    await r.start();
+    await r.drained();
+    reads.length = 0;
+    // j:7, a chart whose earlier transitions are all delivered (the commit saw none of their rows).
+    store.add('j', 7, 'A');
+    r.committed('j', 7, messages('j', 7), false);
+    // k:5, behind a row the commit saw: read first, and it waits for B's k:4.
+    store.add('k', 5, 'A');
+    r.committed('k', 5, messages('k', 5), true);
+    await d.until((x) => seqsOf(x.delivered, 'j').includes(7));
+    assert.deepEqual(reads, ['k'], 'j was sent without a read of its outbox');
+    assert.deepEqual(seqsOf(d.delivered, 'k'), [], 'k:5 waits while k:4 belongs to a live relay');
+    await store.clearOutbox('M', [{ chartId: 'k', seq: 4 }]);
+    await d.until((x) => seqsOf(x.delivered, 'k').includes(5));
+    await r.drained();
+    assert.equal(store.rows.length, 0);
+  });
+
   it('holds everything while delivery is impossible, then sends in order', async () => {
     const store = new MemoryOutbox();
     let connected = false;

@@ -34,7 +34,7 @@ for (const backend of backends) {
       assert.equal(store.status.state, 'connected');
     });
 
-    const commit = (rec, expectedSeq, extra = {}) => store.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [], ...extra });
+    const commit = (rec, expectedSeq, extra = {}) => store.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [], ...extra }).then((o) => o.result);
 
     it('commits with a compare-and-set on seq', async () => {
       assert.equal(await store.loadChart('M', 'c1'), undefined);
@@ -54,7 +54,7 @@ for (const backend of backends) {
       // One transaction at a time: while the first commit is in flight the 50 others gather, and
       // go in the next transaction together. One writer of g7 is behind: its expected seq is old.
       const grouped = new ChartStore({ ...config, commitConcurrency: 1 });
-      const groupCommit = (rec, expectedSeq, extra) => grouped.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [], ...extra });
+      const groupCommit = (rec, expectedSeq, extra) => grouped.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [], ...extra }).then((o) => o.result);
       const first = groupCommit(record('first', 1), 0, {});
       const group = Array.from({ length: 50 }, (_, i) => groupCommit(record(`g${i}`, 2, 'b'), i === 7 ? 0 : 1, { eventId: `e-${i}`, outbox: [{ n: i }], schedule: [{ id: 't', event: { type: 'tick' }, delayMs: 60000 }] }));
       assert.ok(grouped.commitsWaiting >= 50, 'the 50 wait together while the first is in flight (on the embedded database, all gather for a turn)');
@@ -69,6 +69,17 @@ for (const backend of backends) {
       assert.equal(await count('timers'), 49, 'nor a timer');
       assert.equal((await store.loadChart('M', 'g7')).seq, 1);
       assert.equal((await store.loadChart('M', 'g8')).seq, 2);
+    });
+
+    it('tells of a landed transition whether its chart had outbox rows of earlier transitions', async () => {
+      const step = (seq, extra = {}) => store.commitTransition({ record: record('o', seq), expectedSeq: seq - 1, schedule: [], cancel: [], outbox: [{ seq }], ...extra });
+      assert.deepEqual(await step(1), { result: 'committed', earlierOutbox: false }, 'a new chart');
+      assert.deepEqual(await step(2), { result: 'committed', earlierOutbox: true }, 'row 1 is there');
+      await store.clearOutbox('M', [{ chartId: 'o', seq: 1 }]);
+      assert.deepEqual(await step(3), { result: 'committed', earlierOutbox: true }, 'row 2 is there');
+      await store.clearOutbox('M', [{ chartId: 'o', seq: 2 }, { chartId: 'o', seq: 3 }]);
+      assert.deepEqual(await step(4), { result: 'committed', earlierOutbox: false }, 'all delivered and cleared');
+      assert.equal((await step(4)).result, 'conflict');
     });
 
     it('reads the charts asked for while reads are in flight in one statement, each as read alone', async () => {
@@ -119,7 +130,7 @@ for (const backend of backends) {
         assert.equal(vacuumed.vacuumsItself, true);
       }
       const report = once(vacuumed, 'vacuumed');
-      const step = (seq) => vacuumed.commitTransition({ record: record('v', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, outbox: [{ seq }] });
+      const step = (seq) => vacuumed.commitTransition({ record: record('v', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, outbox: [{ seq }] }).then((o) => o.result);
       for (let seq = 1; seq <= 120; seq++) assert.equal(await step(seq), 'committed');
       await vacuumed.clearOutbox('M', Array.from({ length: 120 }, (_, i) => ({ chartId: 'v', seq: i + 1 })));
       const [{ transitions }] = await report;
@@ -140,7 +151,7 @@ for (const backend of backends) {
     if (backend.name === 'postgres') {
       it('under load, starts a group beside one in flight only once enough transitions wait; idle, at once', async () => {
         const busy = new ChartStore({ ...config, commitConcurrency: 4, commitBusyMinimum: 5 });
-        const busyCommit = (rec, expectedSeq) => busy.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [] });
+        const busyCommit = (rec, expectedSeq) => busy.commitTransition({ record: rec, expectedSeq, schedule: [], cancel: [] }).then((o) => o.result);
         assert.equal(await busyCommit(record('held', 1), 0), 'committed', 'alone and idle: committed at once');
         // A group kept in flight: another connection holds the row lock of the chart it writes.
         const pg = require('pg');
@@ -189,7 +200,7 @@ for (const backend of backends) {
           return original.call(this, config, ...rest);
         };
         const looking = new ChartStore({ ...config, statisticsLookMs: 0 });
-        const step = (seq) => looking.commitTransition({ record: record('p', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}` });
+        const step = (seq) => looking.commitTransition({ record: record('p', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}` }).then((o) => o.result);
         const s = `"${config.schema}"`;
         const client = new pg.Client({ connectionString: config.connection });
         await client.connect();
@@ -230,7 +241,7 @@ for (const backend of backends) {
         try {
           assert.deepEqual(await counted(), [['charts', -1], ['event_ids', -1]], 'never analyzed');
           // Events without ids: event_ids stays empty.
-          for (let seq = 1; seq <= 6; seq++) assert.equal(await analyzing.commitTransition({ record: record('a', seq), expectedSeq: seq - 1, schedule: [], cancel: [] }), 'committed');
+          for (let seq = 1; seq <= 6; seq++) assert.equal((await analyzing.commitTransition({ record: record('a', seq), expectedSeq: seq - 1, schedule: [], cancel: [] })).result, 'committed');
           await prepared;
           assert.deepEqual(await counted(), [['charts', 1], ['event_ids', 0]]);
         } finally {
@@ -248,7 +259,7 @@ for (const backend of backends) {
     });
 
     it('remembers event ids with their transition, refuses them twice, and forgets them outside the window', async () => {
-      const commit = (seq, eventId) => store.commitTransition({ record: record('c2', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId });
+      const commit = (seq, eventId) => store.commitTransition({ record: record('c2', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId }).then((o) => o.result);
       assert.equal(await commit(1, 'e-1'), 'committed');
       assert.equal(await commit(2, 'e-1'), 'duplicate');
       assert.equal((await store.loadChart('M', 'c2')).seq, 1, 'a duplicate changes nothing');

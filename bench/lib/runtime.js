@@ -10,14 +10,16 @@ async function openRuntime(storeConfig, definition) {
   const version = await store.registerMachine(machine.id, machine.definition, machine.digest);
   const machines = new MachineVersions({ machine, version }, () => Promise.reject(new Error('one version only')), compileMachine);
   const owner = `bench-${process.pid}`;
-  const runtime = new ChartRuntime({ store, machines, topicPrefix: 'bench', create: true, strict: true, outboxOwner: owner });
   const relay = new OutboxRelay({ store, machineId: machine.id, owner, deliver: async () => {}, canDeliver: () => true });
+  const runtime = new ChartRuntime({
+    store, machines, topicPrefix: 'bench', create: true, strict: true, outboxOwner: owner,
+    onCommitted: (chartId, seq, messages, earlierOutbox) => relay.committed(chartId, seq, messages, earlierOutbox),
+  });
   await relay.start();
   /** Applies one event; resolves with the outcome once committed (its messages handed to the relay). */
   const dispatch = async (chartId, event) => {
     const outcome = await runtime.dispatch(chartId, event);
-    if (outcome.kind === 'applied') relay.committed(outcome.chartId, outcome.state.metadata.seq, outcome.messages);
-    else if (outcome.kind !== 'duplicate') throw new Error(`${chartId}: ${outcome.kind} ${outcome.error?.code ?? ''} ${outcome.error?.message ?? ''}`);
+    if (outcome.kind !== 'applied' && outcome.kind !== 'duplicate') throw new Error(`${chartId}: ${outcome.kind} ${outcome.error?.code ?? ''} ${outcome.error?.message ?? ''}`);
     return outcome;
   };
   const close = async () => {

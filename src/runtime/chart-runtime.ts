@@ -6,7 +6,7 @@ import { initialStep, persistSnapshot, restoreSnapshot, stepIfAccepted, type Com
 import { mappedSnapshot, movedTimer, planMove, withDefaults, type Move } from '../engine/migrate';
 import { errorMessage, outboxRecordJson, preparePayloads, transitionMessages, type OutMessage } from '../engine/messages';
 import type { ChartRecord } from '../store/chart-record';
-import type { CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transitions';
+import type { CommitOutcome, CommitResult, TimerWrite, TransitionCommit } from '../store/sql/commit-transitions';
 import type { StoredChart } from '../store/sql/load-chart';
 import type { DueTimer, PendingTimer } from '../store/sql/timers';
 import { ChartCache, type CacheNamespace } from './chart-cache';
@@ -17,7 +17,7 @@ import { WaitingEvents } from './waiting-events';
 /** What the runtime needs of a store; {@link ChartStore} is one. */
 export interface ChartPersistence {
   loadStoredChart(machineId: string, chartId: string, eventId?: string): Promise<StoredChart | undefined>;
-  commitTransition(commit: TransitionCommit): Promise<CommitResult>;
+  commitTransition(commit: TransitionCommit): Promise<CommitOutcome>;
   dropTimer(machineId: string, chartId: string, timerId: string, scheduledSeq: number): Promise<void>;
   chartTimers(machineId: string, chartId: string): Promise<PendingTimer[]>;
 }
@@ -46,8 +46,11 @@ export interface RuntimeOptions {
   outboxOwner?: string;
   /** `move` (default): running charts move to the newest version when they can; `pin`: they finish on theirs. */
   versioning?: 'move' | 'pin';
-  /** Told of every committed transition (an event's, a timer's, a migration's) with its messages, in seq order per chart. */
-  onCommitted?: (chartId: string, seq: number, messages: OutMessage[]) => void;
+  /**
+   * Told of every committed transition (an event's, a timer's, a migration's) with its messages, in
+   * seq order per chart, and whether the chart had outbox rows of earlier transitions then.
+   */
+  onCommitted?: (chartId: string, seq: number, messages: OutMessage[], earlierOutbox: boolean) => void;
 }
 
 /** The event of a transition that moves a chart to another version of its machine. */
@@ -309,9 +312,9 @@ export class ChartRuntime {
     const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
     const previousValues = from ? valuesOf(from.machine.valueStates, from.snapshot.value) : undefined;
     const values = valueChanges(previousValues, valuesOf(machine.valueStates, state.value));
-    let result: CommitResult;
+    let outcome: CommitOutcome;
     try {
-      result = await this.options.store.commitTransition({
+      outcome = await this.options.store.commitTransition({
         record,
         json,
         expectedSeq: base.seq,
@@ -327,6 +330,7 @@ export class ChartRuntime {
       this.cache.delete(chartId);
       throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
     }
+    const { result } = outcome;
     if (result !== 'committed') {
       this.cache.delete(chartId);
       return { result, state, messages: [] };
@@ -346,7 +350,7 @@ export class ChartRuntime {
     };
     this.cache.set(chartId, chart);
     if (t.schedule.length > 0) this.options.onTimersScheduled?.(Math.min(...t.schedule.map((timer) => timer.delayMs)));
-    this.options.onCommitted?.(chartId, seq, messages);
+    this.options.onCommitted?.(chartId, seq, messages, outcome.earlierOutbox);
     return { result, state, messages, chart };
   }
 

@@ -217,7 +217,7 @@ export class ChartService {
       versioning: options.versioning,
       onTimersScheduled: (delayMs) => this.scheduler?.notify(delayMs),
       // Every committed transition (events', timers', migrations') goes out through the relay, in seq order.
-      onCommitted: (chartId, seq, messages) => this.relay?.committed(chartId, seq, messages),
+      onCommitted: (chartId, seq, messages, earlierOutbox) => this.relay?.committed(chartId, seq, messages, earlierOutbox),
     });
     // Committed messages go out through the outbox: held while the mqtt out nodes downstream are
     // disconnected, in order per chart, at least once (also after a crash).

@@ -111,13 +111,21 @@ export class OutboxRelay {
     void this.scan(true);
   }
 
-  /** A transition was committed with these messages (they are in the outbox, owned by this relay). */
-  committed(chartId: string, seq: number, messages: OutMessage[]): void {
+  /**
+   * A transition was committed with these messages (they are in the outbox, owned by this relay).
+   * `earlierOutbox` false: the commit saw no outbox row of the chart's earlier transitions, so
+   * nothing is to go before these messages (rows are written and deleted only after the commits
+   * before them); true, or not known: the chart's rows are read first unless this relay knows
+   * what came before.
+   */
+  committed(chartId: string, seq: number, messages: OutMessage[], earlierOutbox = true): void {
     if (this.stopped) return;
     const lane = this.laneOf(chartId);
     const previous = lane.queue.length > 0 ? lane.queue[lane.queue.length - 1].seq : (lane.sendingSeq ?? lane.lastSeq);
-    // A new chart (seq 1) has nothing before it; otherwise the previous transition must be known here.
-    if (previous === undefined ? seq !== 1 : seq !== previous + 1) lane.needsRead = true;
+    // A new chart (seq 1) has nothing before it; otherwise the previous transition must be known
+    // here, or the commit must have seen nothing before it. (A transition of this relay still
+    // queued or on its way has its row: the commit saw it.)
+    if (earlierOutbox && (previous === undefined ? seq !== 1 : seq !== previous + 1)) lane.needsRead = true;
     lane.queue.push({ chartId, seq, messages });
     this.wake(lane);
   }

@@ -16,7 +16,7 @@ import { countCharts } from './sql/count-charts';
 import { listCharts, type ChartSummary } from './sql/list-charts';
 import { chartDetail, type ChartDetail } from './sql/chart-detail';
 import { deleteChart } from './sql/delete-chart';
-import { chartKeyOf, commitTransitions, landedBefore, type CommitResult, type TransitionCommit } from './sql/commit-transitions';
+import { chartKeyOf, commitTransitions, landedBefore, type CommitOutcome, type TransitionCommit } from './sql/commit-transitions';
 import { StatementGroup } from './statement-group';
 import { vacuumTables } from './sql/vacuum';
 import { autovacuumIsOn } from './sql/autovacuum-setting';
@@ -98,7 +98,7 @@ export class ChartStore extends EventEmitter {
   private users = 0;
   private usersGone?: () => void;
   private closed = false;
-  private readonly commits: StatementGroup<TransitionCommit, CommitResult>;
+  private readonly commits: StatementGroup<TransitionCommit, CommitOutcome>;
   /** Reads of charts for the runtime, grouped while others are in flight. */
   private readonly loads: StatementGroup<ChartToLoad, StoredChart | undefined>;
   /** Transitions committed since the last vacuum (when the store vacuums, see {@link vacuumsItself}). */
@@ -191,7 +191,7 @@ export class ChartStore extends EventEmitter {
    * Commits a transition with its timers, event id and outbox row, all or nothing, in a group with
    * the other transitions ready at the same time; see {@link commitTransitions}.
    */
-  commitTransition(commit: TransitionCommit): Promise<CommitResult> {
+  commitTransition(commit: TransitionCommit): Promise<CommitOutcome> {
     return this.commits.add(commit);
   }
 
@@ -200,7 +200,7 @@ export class ChartStore extends EventEmitter {
     return this.commits.waiting;
   }
 
-  private async commitGroup(group: TransitionCommit[]): Promise<CommitResult[]> {
+  private async commitGroup(group: TransitionCommit[]): Promise<CommitOutcome[]> {
     let attempt = 0;
     const results = await this.run(async (db) => {
       // A retry after a failure that may have come after COMMIT (a lost connection): the commits
@@ -211,7 +211,7 @@ export class ChartStore extends EventEmitter {
       }
       return commitTransitions(db, this.table, group, { transitionsKept: this.transitionsKept, prepared: this.commitPrepared });
     });
-    const committed = results.filter((result) => result === 'committed').length;
+    const committed = results.filter(({ result }) => result === 'committed').length;
     this.committedSinceVacuum += committed;
     this.committedTotal += committed;
     this.lookForStatistics();

@@ -53,6 +53,17 @@ export interface CommitOptions {
  */
 export type CommitResult = 'committed' | 'conflict' | 'stale' | 'duplicate';
 
+/** What became of a transition. */
+export interface CommitOutcome {
+  result: CommitResult;
+  /**
+   * Whether, when it landed, its chart had outbox rows of earlier transitions (not yet delivered,
+   * or delivered and not yet cleared). False tells a relay that nothing is to be sent before this
+   * transition's messages: it need not read the chart's outbox first. True when not known.
+   */
+  earlierOutbox: boolean;
+}
+
 /** A chart's log is trimmed to its retention every this many transitions (cheaper than every time). */
 const TRIM_LOG_EVERY = 10;
 
@@ -69,7 +80,7 @@ export const chartKeyOf = (record: ChartRecord) => `${record.machineId}\u0000${r
  * others in. Row locks on the charts serialize concurrent writers of a chart, so a timer fires once
  * and an id is applied once. Why a transition was refused is asked only when one was.
  */
-export async function commitTransitions(db: Queryable, schema: string, commits: TransitionCommit[], options: CommitOptions = { transitionsKept: 0 }): Promise<CommitResult[]> {
+export async function commitTransitions(db: Queryable, schema: string, commits: TransitionCommit[], options: CommitOptions = { transitionsKept: 0 }): Promise<CommitOutcome[]> {
   if (commits.length === 0) return [];
   const logging = options.transitionsKept > 0;
   // JSON text goes in the document as a string, parsed once by the cast to its column's type. Put in
@@ -123,7 +134,7 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
   });
   const schedules = commits.flatMap((c, i) => c.schedule.map((timer) => ({ i, timer_id: timer.id, event: timer.event, delay_ms: timer.delayMs })));
 
-  const { rows: written } = await db.query<{ i: number }>(
+  const { rows: written } = await db.query<{ i: number; earlier_outbox: boolean }>(
     `with input as (
        select i, machine_id, chart_id, machine_version, seq, expected_seq, status, state::jsonb as state, snapshot::json as snapshot,
               commit_id, event_id, fired_timer, fired_seq, owner,
@@ -192,7 +203,10 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
        delete from ${schema}.transitions t using landed l
         where l.log_below is not null and t.machine_id = l.machine_id and t.chart_id = l.chart_id and t.seq <= l.log_below
      )
-     select i from landed`,
+     -- The statement's snapshot has every earlier transition of a landed chart: the one before it
+     -- committed before its seq was read (compare-and-set), and those before that likewise.
+     select l.i, exists (select 1 from ${schema}.outbox o where o.machine_id = l.machine_id and o.chart_id = l.chart_id and o.seq < l.seq) as earlier_outbox
+       from landed l`,
     [document, JSON.stringify(deletes), JSON.stringify(schedules)],
     // A prepared statement soon runs on a generic plan made once, from what the planner knew of the
     // tables then. Made on a fresh schema, that plan hashed all of event_ids and scanned all of
@@ -202,9 +216,9 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
     // caller prepares it only once the tables have statistics; until then it is planned each time.
     options.prepared ? { name: `xstate-commit:${schema}` } : undefined,
   );
-  const landed = new Set(written.map((row) => Number(row.i)));
-  if (landed.size === commits.length) return commits.map(() => 'committed');
-  return whyRefused(db, schema, commits, landed);
+  const earlierOutbox = new Map(written.map((row) => [Number(row.i), row.earlier_outbox]));
+  const results = earlierOutbox.size === commits.length ? commits.map((): CommitResult => 'committed') : await whyRefused(db, schema, commits, new Set(earlierOutbox.keys()));
+  return results.map((result, i) => ({ result, earlierOutbox: earlierOutbox.get(i) ?? true }));
 }
 
 /**
@@ -237,7 +251,7 @@ async function whyRefused(db: Queryable, schema: string, commits: TransitionComm
  * statement's result was on its way): the commits whose chart row carries their commit id are in.
  * Undefined when none is, i.e. the group did not land and can be committed again as it is.
  */
-export async function landedBefore(db: Queryable, schema: string, commits: TransitionCommit[]): Promise<CommitResult[] | undefined> {
+export async function landedBefore(db: Queryable, schema: string, commits: TransitionCommit[]): Promise<CommitOutcome[] | undefined> {
   const { rows } = await db.query<{ machine_id: string; chart_id: string; commit_id: string | null }>(
     `select c.machine_id, c.chart_id, c.commit_id from ${schema}.charts c
        join unnest($1::text[], $2::text[]) as k(machine_id, chart_id) on c.machine_id = k.machine_id and c.chart_id = k.chart_id`,
@@ -247,5 +261,5 @@ export async function landedBefore(db: Queryable, schema: string, commits: Trans
   const landed = commits.map((c) => c.record.commitId !== undefined && stored.get(chartKeyOf(c.record)) === c.record.commitId);
   if (!landed.some(Boolean)) return undefined;
   // The group's statement committed: what is not in was refused then; its caller reloads.
-  return landed.map((yes) => (yes ? 'committed' : 'conflict'));
+  return landed.map((yes) => ({ result: yes ? 'committed' : 'conflict', earlierOutbox: true }));
 }
