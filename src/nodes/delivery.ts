@@ -50,7 +50,48 @@ interface Journey {
   /** Holders that never complete messages: they let go when they pass it on, or after a grace. */
   passers?: Map<string, NodeJS.Timeout | undefined>;
   failure?: unknown;
-  settle: (failure?: unknown) => void;
+  /** The hand-over the message belongs to, told when the message is through. */
+  handOver: HandOver;
+}
+
+/**
+ * The messages of one {@link Delivery.deliver} call on their way: resolves when every one is
+ * through, rejects at the first failure (and stops following the others). One object and one
+ * promise per hand-over; per message only its journey (under load every object that waits for the
+ * broker's acknowledgement lives long enough to be promoted to V8's old generation).
+ */
+class HandOver {
+  private remaining: number;
+  private settled = false;
+
+  constructor(
+    readonly msgids: string[],
+    readonly deadline: number,
+    private readonly resolve: () => void,
+    private readonly reject: (failure: unknown) => void,
+    private readonly onSettled: (handOver: HandOver) => void,
+  ) {
+    this.remaining = msgids.length;
+  }
+
+  /** One of its messages is through, or failed. */
+  through(failure?: unknown): void {
+    if (this.settled) return;
+    if (failure) return this.fail(failure);
+    if (--this.remaining > 0) return;
+    this.settled = true;
+    this.onSettled(this);
+    this.resolve();
+  }
+
+  /** Fails it: the messages not through yet are no longer followed. */
+  fail(failure: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const msgid of this.msgids) journeys.end(msgid);
+    this.onSettled(this);
+    this.reject(failure);
+  }
 }
 
 /**
@@ -88,8 +129,8 @@ class Journeys {
     this.hooks = undefined;
   }
 
-  begin(msgid: string, route: Route, settle: (failure?: unknown) => void): void {
-    this.journeys.set(msgid, { holders: 0, route, settle });
+  begin(msgid: string, route: Route, handOver: HandOver): void {
+    this.journeys.set(msgid, { holders: 0, route, handOver });
   }
 
   end(msgid: string): void {
@@ -99,8 +140,12 @@ class Journeys {
     this.journeys.delete(msgid);
   }
 
-  holders(msgid: string): number | undefined {
-    return this.journeys.get(msgid)?.holders;
+  /** A message sent on no wire that leads to an `mqtt out`: nobody holds it, it is through. */
+  throughIfUnheld(msgid: string): void {
+    const journey = this.journeys.get(msgid);
+    if (!journey || journey.holders > 0) return;
+    this.end(msgid);
+    journey.handOver.through();
   }
 
   private journeyOf(msg: { _msgid?: string } | undefined): Journey | undefined {
@@ -155,7 +200,7 @@ class Journeys {
   private release(journey: Journey, msgid: string): void {
     if (--journey.holders > 0) return;
     this.end(msgid);
-    journey.settle(journey.failure);
+    journey.handOver.through(journey.failure);
   }
 }
 
@@ -169,8 +214,8 @@ export const journeys = new Journeys();
  */
 export class Delivery implements DeliveryPort {
   private readonly hooks?: Hooks;
-  /** Messages on their way: how to settle each, and when it is late. */
-  private readonly waiting = new Map<string, { settle: (failure?: unknown) => void; deadline: number }>();
+  /** Hand-overs whose messages are on their way. */
+  private readonly handOvers = new Set<HandOver>();
   /** One look at the deadlines a second while messages are on their way (not a timer per message). */
   private sweeper?: NodeJS.Timeout;
   private closed = false;
@@ -213,15 +258,15 @@ export class Delivery implements DeliveryPort {
     // message of a send() but its first, and each of these is a copy of its own already.
     for (const ports of sends) this.node.send(ports);
     if (this.oneWrite) holdWritesBehindDeliveries(this.downstream.brokerStreams());
-    // Sent on no wire at all: nobody holds it, it is through.
-    for (const msgid of followed) if (journeys.holders(msgid) === 0) this.waiting.get(msgid)?.settle();
+    // Sent on no wire that leads to an mqtt out: nobody holds it, it is through.
+    for (const msgid of followed) journeys.throughIfUnheld(msgid);
     return through;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const { settle } of [...this.waiting.values()]) settle(new Error('closed'));
+    for (const handOver of [...this.handOvers]) handOver.fail(new Error('closed'));
     if (this.sweeper) clearInterval(this.sweeper);
     if (this.hooks) journeys.detach();
   }
@@ -229,34 +274,19 @@ export class Delivery implements DeliveryPort {
   /** Follows a hand-over's messages: resolves when all are through, rejects at the first failure or when one is late. */
   private follow(msgids: string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      let remaining = msgids.length;
-      let failed = false;
-      const deadline = Date.now() + this.ackTimeoutMs;
-      for (const msgid of msgids) {
-        const settle = (failure?: unknown) => {
-          if (!this.waiting.delete(msgid)) return;
-          journeys.end(msgid);
-          if (failed) return;
-          if (failure) {
-            failed = true;
-            reject(failure);
-          } else if (--remaining === 0) {
-            resolve();
-          }
-        };
-        this.waiting.set(msgid, { settle, deadline });
-        journeys.begin(msgid, this.downstream, settle);
-      }
+      const handOver = new HandOver(msgids, Date.now() + this.ackTimeoutMs, resolve, reject, (settled) => this.handOvers.delete(settled));
+      this.handOvers.add(handOver);
+      for (const msgid of msgids) journeys.begin(msgid, this.downstream, handOver);
       this.sweeper ??= setInterval(() => this.sweep(), Math.min(1000, this.ackTimeoutMs)).unref();
     });
   }
 
   private sweep(): void {
     const now = Date.now();
-    for (const { settle, deadline } of [...this.waiting.values()]) {
-      if (deadline <= now) settle(new DeliveryTimeout(`not completed by the flow within ${this.ackTimeoutMs} ms`));
+    for (const handOver of [...this.handOvers]) {
+      if (handOver.deadline <= now) handOver.fail(new DeliveryTimeout(`not completed by the flow within ${this.ackTimeoutMs} ms`));
     }
-    if (this.waiting.size === 0 && this.sweeper) {
+    if (this.handOvers.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = undefined;
     }
