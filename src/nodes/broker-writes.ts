@@ -5,11 +5,12 @@
  * Node-RED hands each message to the next node in an immediate of its own (asynchronous delivery),
  * and mqtt.js corks its socket per packet only until the next tick, which comes after each immediate:
  * a group commit's hundred messages left by a hundred writes, about a fifth of Node-RED's CPU on
- * bench a's chart path. Corking the sockets the messages leave by, right after they are sent, until
- * an immediate queued behind Node-RED's deliveries, sends what the `mqtt out` nodes wrote meanwhile
- * in one write. Nothing waits longer than the immediates already queued; bytes leave in the order
- * they were written. A message that passes through another node first is delivered to its
- * `mqtt out` in a later loop turn and leaves by itself, as before.
+ * bench a's chart path. So the sockets the messages leave by are corked by an immediate queued ahead
+ * of Node-RED's deliveries and uncorked by one queued behind them: what the `mqtt out` nodes write
+ * meanwhile leaves in one write. Only those immediates are held: whatever the process writes on the
+ * connection before them (acknowledgements of incoming events while it reads its sockets, say)
+ * leaves as before, and bytes leave in the order they were written. A message that passes through
+ * another node first is delivered to its `mqtt out` in a later turn and leaves by itself.
  */
 
 /** The part of a Node.js Writable used here (mqtt.js's socket, or its websocket stream). */
@@ -18,20 +19,23 @@ export interface CorkableStream {
   uncork(): void;
 }
 
-/** Streams corked until the end of this turn's immediates, with the immediate that uncorks each. */
+/** Streams held for the deliveries queued so far, with the immediate that lets each go. */
 const held = new Map<CorkableStream, NodeJS.Immediate>();
 
 /**
- * Holds what is written to these streams until the immediates queued so far have run. Call it after
- * the `send()` calls: the uncork is queued behind the deliveries they queued. Called again for a
- * stream already held, it moves the uncork behind the newer deliveries (a group's charts are sent
- * one after another).
+ * Calls `send` (which queues Node-RED's deliveries) with the streams held from just before those
+ * deliveries run until just after. Called again before the first ones ran (a group's charts are
+ * sent one after another), it moves the release behind the newer deliveries.
  */
-export function holdWritesBehindDeliveries(streams: Iterable<CorkableStream>): void {
-  for (const stream of streams) {
-    const pending = held.get(stream);
-    if (pending) clearImmediate(pending);
-    else stream.cork();
+export function oneWriteFor(streams: Iterable<CorkableStream>, send: () => void): void {
+  const list = [...streams];
+  for (const stream of list) {
+    const release = held.get(stream);
+    if (release) clearImmediate(release);
+    else setImmediate(() => stream.cork());
+  }
+  send();
+  for (const stream of list) {
     held.set(
       stream,
       setImmediate(() => {

@@ -6,7 +6,7 @@ import type { Node, NodeMessage } from './node-red';
 import { toNodeMessage } from './node-messages';
 import type { Downstream } from './downstream';
 import { messageId } from './message-ids';
-import { holdWritesBehindDeliveries } from './broker-writes';
+import { oneWriteFor } from './broker-writes';
 
 interface SendEvent {
   msg?: { _msgid?: string };
@@ -256,8 +256,11 @@ export class Delivery implements DeliveryPort {
     const through = followed.length === 0 ? Promise.resolve() : this.follow(followed);
     // One send() per message, in order (state, values, actions, notices): Node-RED deep-clones every
     // message of a send() but its first, and each of these is a copy of its own already.
-    for (const ports of sends) this.node.send(ports);
-    if (this.oneWrite) holdWritesBehindDeliveries(this.downstream.brokerStreams());
+    const send = () => {
+      for (const ports of sends) this.node.send(ports);
+    };
+    if (this.oneWrite) oneWriteFor(this.downstream.brokerStreams(), send);
+    else send();
     // Sent on no wire that leads to an mqtt out: nobody holds it, it is through.
     for (const msgid of followed) journeys.throughIfUnheld(msgid);
     return through;
