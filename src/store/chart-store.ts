@@ -202,7 +202,7 @@ export class ChartStore extends EventEmitter {
 
   private async commitGroup(group: TransitionCommit[]): Promise<CommitOutcome[]> {
     let attempt = 0;
-    const results = await this.run(async (db) => {
+    const outcomes = await this.run(async (db) => {
       // A retry after a failure that may have come after COMMIT (a lost connection): the commits
       // that landed are recognised by their commit ids instead of being refused as conflicts.
       if (attempt++ > 0) {
@@ -211,11 +211,11 @@ export class ChartStore extends EventEmitter {
       }
       return commitTransitions(db, this.table, group, { transitionsKept: this.transitionsKept, prepared: this.commitPrepared });
     });
-    const committed = results.filter(({ result }) => result === 'committed').length;
+    const committed = outcomes.filter(({ result }) => result === 'committed').length;
     this.committedSinceVacuum += committed;
     this.committedTotal += committed;
     this.lookForStatistics();
-    return results;
+    return outcomes;
   }
 
   /**
