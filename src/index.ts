@@ -31,6 +31,7 @@ export { ChartCache } from './runtime/chart-cache';
 export { WaitingEvents } from './runtime/waiting-events';
 export { StatementGroup } from './store/statement-group';
 export { journeys } from './nodes/delivery';
+export { oneWriteFor } from './nodes/broker-writes';
 export { MachineVersions } from './runtime/machine-versions';
 export { isoDurationMs } from './engine/delays';
 export { actionBus } from './runtime/action-bus';

@@ -230,6 +230,34 @@ describe('TCP_NODELAY on the MQTT connections of a chart node', function () {
   });
 });
 
+describe('one write per hand-over (oneWriteFor)', () => {
+  const { Writable } = require('node:stream');
+  const { oneWriteFor } = require('../dist/index.js');
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('holds a stream only for the deliveries queued by send(), even when send() throws', async () => {
+    // What reaches the sink in one go (a socket's one syscall): one chunk, or the chunks held.
+    const written = [];
+    const stream = new Writable({
+      write: (chunk, encoding, done) => done(written.push(chunk.toString()) && undefined),
+      writev: (chunks, done) => done(written.push(chunks.map(({ chunk }) => chunk.toString()).join('')) && undefined),
+    });
+    oneWriteFor([stream], () => setImmediate(() => stream.write('a')));
+    oneWriteFor([stream], () => setImmediate(() => stream.write('b')));
+    assert.throws(() => oneWriteFor([stream], () => {
+      setImmediate(() => stream.write('c'));
+      throw new Error('send failed');
+    }), /send failed/);
+    await turn();
+    await turn();
+    assert.equal(stream.writableCorked, 0, 'released after the deliveries, the failed send() included');
+    assert.deepEqual(written, ['abc'], 'what the deliveries wrote left together, in order');
+    stream.write('d');
+    await turn();
+    assert.deepEqual(written, ['abc', 'd'], 'later writes are not held');
+  });
+});
+
 describe('TCP_NODELAY on the embedded broker of npm start', function () {
   it('sets it on every connection it accepts', async () => {
     const { startEmbeddedBroker } = require('../scripts/embedded-broker');

@@ -34,14 +34,19 @@ export function oneWriteFor(streams: Iterable<CorkableStream>, send: () => void)
     if (release) clearImmediate(release);
     else setImmediate(() => stream.cork());
   }
-  send();
-  for (const stream of list) {
-    held.set(
-      stream,
-      setImmediate(() => {
-        held.delete(stream);
-        stream.uncork();
-      }),
-    );
+  try {
+    send();
+  } finally {
+    // Even when send() throws: a socket left corked would hold every later write on the connection
+    // (keepalives included) until some other hand-over happened to release it.
+    for (const stream of list) {
+      held.set(
+        stream,
+        setImmediate(() => {
+          held.delete(stream);
+          stream.uncork();
+        }),
+      );
+    }
   }
 }
