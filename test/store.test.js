@@ -233,6 +233,69 @@ for (const backend of backends) {
       });
     }
 
+    if (backend.name === 'embedded') {
+      it('prepares the group commit on the embedded database once the tables have statistics, and runs it on a generic plan that looks charts and ids up by key', async () => {
+        // PGlite's query() parses and plans every statement again; a named statement is parsed once
+        // and, once PostgreSQL finds a generic plan as good, planned once. PGlite is one session:
+        // pg_prepared_statements shows the store's statements.
+        const looking = new ChartStore({ ...config, statisticsLookMs: 0 });
+        const step = (seq) => looking.commitTransition({ record: record('p', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}` }).then((o) => o.result);
+        const statements = async () => (await looking.query(`select name, statement, generic_plans, custom_plans from pg_prepared_statements where name like 'xstate-commit%'`)).rows;
+        const s = `"${config.schema}"`;
+        try {
+          for (let seq = 1; seq <= 3; seq++) assert.equal(await step(seq), 'committed');
+          assert.deepEqual(await statements(), [], 'planned each time while the tables have no statistics');
+          // The tables grow (2,000 charts, 20,000 ids) and are analyzed (the store's vacuum does it).
+          await looking.query(`insert into ${s}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot)
+            select 'M', 'g' || g, 1, 1, 'active', '{"value":"a"}', '{}' from generate_series(1, 2000) g`);
+          await looking.query(`insert into ${s}.event_ids (machine_id, chart_id, event_id, seq) select 'M', 'g' || (1 + g % 2000), 'x' || g, 1 from generate_series(1, 20000) g`);
+          await looking.query(`analyze ${s}.charts, ${s}.event_ids`);
+          const prepared = once(looking, 'commit-prepared');
+          assert.equal(await step(4), 'committed');
+          await prepared;
+          for (let seq = 5; seq <= 16; seq++) assert.equal(await step(seq), 'committed');
+          const [statement] = await statements();
+          assert.equal(statement?.name, `xstate-commit:"${config.schema}"`);
+          assert.equal(statement.custom_plans + statement.generic_plans, 12, 'every commit since ran the prepared statement');
+          assert.ok(statement.generic_plans >= 6, `planned once, not each time: ${JSON.stringify(statement)}`);
+          assert.equal((await looking.loadChart('M', 'p')).seq, 16, 'and its writes are there');
+          // The one plan the later groups run:
+          await looking.query(`prepare commit_plan as ${statement.statement}`);
+          try {
+            await looking.query('set plan_cache_mode = force_generic_plan');
+            const { rows } = await looking.query(`explain execute commit_plan('[]', '[]', '[]')`);
+            const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+            assert.match(plan, /Index Scan using charts_pkey on charts c/, plan);
+            assert.match(plan, /Index Only Scan using event_ids_pkey on event_ids x/, plan);
+            assert.doesNotMatch(plan, /Seq Scan on (charts|event_ids|timers)|hashed SubPlan/, plan);
+          } finally {
+            await looking.query('deallocate commit_plan');
+            await looking.query('reset plan_cache_mode');
+          }
+        } finally {
+          await looking.close();
+        }
+      });
+
+      it('fails a prepared commit that PostgreSQL refuses with its error, and runs the next one', async () => {
+        const failing = new ChartStore({ ...config, statisticsLookMs: 0, analyzeAfter: 1 });
+        const prepared = once(failing, 'commit-prepared');
+        const step = (seq, extra = {}) => failing.commitTransition({ record: record('f', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, ...extra }).then((o) => o.result);
+        try {
+          assert.equal(await step(1), 'committed');
+          assert.equal(await step(2), 'committed');
+          await prepared;
+          assert.equal(await step(3), 'committed');
+          assert.equal(await step(4, { eventId: 'e-3' }), 'duplicate', 'an id applied already, refused by the prepared statement');
+          await assert.rejects(step(4, { json: { state: '{"value":', snapshot: '{}' } }), (err) => err.code === '22P02', 'malformed JSON: invalid_text_representation');
+          assert.equal(await step(4), 'committed', 'the session goes on');
+          assert.equal((await failing.loadChart('M', 'f')).seq, 4);
+        } finally {
+          await failing.close();
+        }
+      });
+    }
+
     if (backend.name === 'postgres') {
       it('analyzes its fresh tables itself after enough transitions, and prepares the group commit then, with or without event ids', async () => {
         const analyzing = new ChartStore({ ...config, statisticsLookMs: 0, analyzeAfter: 5 });

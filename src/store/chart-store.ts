@@ -52,10 +52,10 @@ export interface StoreOptions {
    */
   vacuum?: { intervalMs: number; transitions: number };
   /**
-   * PostgreSQL: how often, after a commit, to look whether `charts` and `event_ids` have statistics
-   * yet; from then on the group commit is prepared (default 10 s). Once `analyzeAfter` transitions
-   * were committed (default 1,000) and they still have none, the store analyzes them itself rather
-   * than wait for autovacuum's first visit.
+   * How often, after a commit, to look whether `charts` and `event_ids` have statistics yet; from
+   * then on the group commit is prepared (default 10 s). Once `analyzeAfter` transitions were
+   * committed (default 1,000) and they still have none, the store analyzes them itself rather than
+   * wait for autovacuum's first visit (or, embedded, its own vacuum's).
    */
   statisticsLookMs?: number;
   analyzeAfter?: number;
@@ -105,7 +105,7 @@ export class ChartStore extends EventEmitter {
   private committedSinceVacuum = 0;
   private vacuumTimer?: NodeJS.Timeout;
   private vacuuming = false;
-  /** The group commit is prepared (PostgreSQL, once the planner has statistics of the tables). */
+  /** The group commit is prepared (once the planner has statistics of the tables). */
   private commitPrepared = false;
   private statisticsLookedAt = -Infinity;
   private committedTotal = 0;
@@ -224,7 +224,7 @@ export class ChartStore extends EventEmitter {
    * is prepared, and `commit-prepared` emitted.
    */
   private lookForStatistics(): void {
-    if (this.backend !== 'postgres' || this.commitPrepared || this.closed) return;
+    if (this.commitPrepared || this.closed) return;
     const now = Date.now();
     if (now - this.statisticsLookedAt < (this.options.statisticsLookMs ?? 10_000)) return;
     this.statisticsLookedAt = now;

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The little of a SQL client the store needs. PostgreSQL (`pg`) and embedded PGlite both implement
  * it, so every query in this package is written once and runs on both.
  */
 export interface QueryOptions {
-  /** Prepare the statement once per connection under this name (PostgreSQL; the embedded database parses each time). */
+  /** Prepare the statement once per connection under this name (parsed once, and planned once when PostgreSQL finds a generic plan as good). */
   name?: string;
 }
 
@@ -21,6 +23,18 @@ export interface Db extends Queryable {
    */
   listen(channel: string, listener: (payload: string | undefined) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+const preparedNames = new Map<string, string>();
+
+/** A statement name PostgreSQL takes (63 bytes at most): the name itself, or a digest of it. */
+export function preparedName(name: string): string {
+  let prepared = preparedNames.get(name);
+  if (!prepared) {
+    prepared = Buffer.byteLength(name) <= 63 ? name : `x_${createHash('sha1').update(name).digest('hex')}`;
+    preparedNames.set(name, prepared);
+  }
+  return prepared;
 }
 
 /** Quotes a schema name that has already been validated as an identifier. */

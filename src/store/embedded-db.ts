@@ -1,5 +1,5 @@
-import { PGlite, type Transaction } from '@electric-sql/pglite';
-import type { Db, Queryable } from './db';
+import { PGlite, parse, protocol, type Transaction } from '@electric-sql/pglite';
+import { preparedName, type Db, type Queryable } from './db';
 
 interface Shared {
   db: Promise<PGlite>;
@@ -14,14 +14,72 @@ const openFolders = new Map<string, Shared>();
 /** Closes still running, by folder: a reopen waits for them. */
 const closing = new Map<string, Promise<void>>();
 
-function wrap(db: PGlite | Transaction): Queryable {
+/** The named statements prepared on one PGlite (its one session), each with its parameters' types. */
+const statementsOf = new WeakMap<PGlite, Map<string, Promise<number[]>>>();
+
+/** Protocol messages sent to PGlite in one call, which answers them in one go. */
+function messages(...parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
+}
+
+/**
+ * Runs a statement prepared once under `name`. PGlite's `query()` parses, and so plans, every
+ * statement again (its unnamed statement), and takes no parameters in an SQL `EXECUTE`: the group
+ * commit was planned in 1.2 ms and ran in 0.85. Here it is parsed once (Parse with a name, then
+ * Describe for its parameters' types) and each run is one call: Bind, Describe, Execute, Sync. The
+ * values are serialized and the rows parsed by PGlite's own serializers and parsers, and the data
+ * folder synced after a statement outside a transaction, as `query()` does. The caller holds
+ * PGlite's query lock, so nothing runs between these messages.
+ */
+async function runPrepared(db: PGlite, name: string, text: string, params: unknown[], inTransaction: boolean): Promise<{ rows: never[]; rowCount: number }> {
+  let statements = statementsOf.get(db);
+  if (!statements) statementsOf.set(db, (statements = new Map()));
+  const statement = preparedName(name);
+  let types = statements.get(statement);
+  if (!types) {
+    types = db
+      .execProtocol(messages(protocol.serialize.parse({ name: statement, text }), protocol.serialize.describe({ type: 'S', name: statement }), protocol.serialize.sync()))
+      .then(({ messages: answer }) => parse.parseDescribeStatementResults(answer));
+    statements.set(statement, types);
+    // Not prepared (an aborted transaction, a missing table): prepared again next time.
+    types.catch(() => statements.delete(statement));
+  }
+  const dataTypes = await types;
+  const values = params.map((value, i) => {
+    if (value === null || value === undefined) return null;
+    const serializer = db.serializers[dataTypes[i]];
+    return serializer ? serializer(value) : String(value);
+  });
+  const { messages: answer } = await db.execProtocol(
+    messages(protocol.serialize.bind({ statement, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()),
+  );
+  if (!inTransaction) await db.syncToFs();
+  const [result] = parse.parseResults(answer, db.parsers);
+  return { rows: (result?.rows ?? []) as never[], rowCount: Math.max(result?.affectedRows ?? 0, result?.rows.length ?? 0) };
+}
+
+/** `tx`: the transaction the queries run in, if any; else each is a transaction of its own. */
+function wrap(db: PGlite, tx?: Transaction): Queryable {
+  const on = tx ?? db;
   return {
-    async query(text, params) {
-      const result = await db.query(text, params as unknown[]);
+    async query(text, params, options) {
+      if (options?.name) {
+        const { name } = options;
+        const run = () => db.runExclusive(() => runPrepared(db, name, text, params ?? [], tx !== undefined));
+        // Outside a transaction, wait for any to end, as query() does: the statement must not land in one.
+        return tx ? run() : db._runExclusiveTransaction(run);
+      }
+      const result = await on.query(text, params as unknown[]);
       return { rows: result.rows as never[], rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
     },
     async exec(text) {
-      await db.exec(text);
+      await on.exec(text);
     },
   };
 }
@@ -42,15 +100,15 @@ export function openEmbedded(dataDir: string): Db {
   const mine = shared;
   let released = false;
   return {
-    async query(text, params) {
-      return wrap(await mine.db).query(text, params);
+    async query(text, params, options) {
+      return wrap(await mine.db).query(text, params, options);
     },
     async exec(text) {
       return wrap(await mine.db).exec(text);
     },
     async transaction(work) {
       const db = await mine.db;
-      return db.transaction((tx) => work(wrap(tx)));
+      return db.transaction((tx) => work(wrap(db, tx)));
     },
     async listen(channel, listener) {
       const db = await mine.db;

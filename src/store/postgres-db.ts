@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
-import type { Db, Queryable } from './db';
+import { preparedName, type Db, type Queryable } from './db';
 
 export interface PostgresOptions {
   connectionString?: string;
@@ -9,18 +8,6 @@ export interface PostgresOptions {
   max?: number;
   /** Called for errors of idle clients (a dropped connection): they must not crash the process. */
   onIdleError?: (err: Error) => void;
-}
-
-const preparedNames = new Map<string, string>();
-
-/** A statement name PostgreSQL takes (63 bytes at most): the name itself, or a digest of it. */
-function preparedName(name: string): string {
-  let prepared = preparedNames.get(name);
-  if (!prepared) {
-    prepared = Buffer.byteLength(name) <= 63 ? name : `x_${createHash('sha1').update(name).digest('hex')}`;
-    preparedNames.set(name, prepared);
-  }
-  return prepared;
 }
 
 function wrap(client: Pool | PoolClient): Queryable {
