@@ -18,6 +18,30 @@ function record(chartId, seq, value = 'a') {
   };
 }
 
+/** 2,000 charts and `ids` event ids more in the schema `s`, then analyzed (autovacuum, or the store's vacuum, would). */
+async function growAndAnalyze(db, s, ids) {
+  await db.query(`insert into ${s}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot)
+    select 'M', 'g' || g, 1, 1, 'active', '{"value":"a"}', '{}' from generate_series(1, 2000) g`);
+  await db.query(`insert into ${s}.event_ids (machine_id, chart_id, event_id, seq) select 'M', 'g' || (1 + g % 2000), 'x' || g, 1 from generate_series(1, ${ids}) g`);
+  await db.query(`analyze ${s}.charts, ${s}.event_ids`);
+}
+
+/** The generic plan of the group commit `text` (the one a prepared statement soon runs) looks charts and ids up by key. */
+async function assertKeyedPlan(db, text) {
+  await db.query(`prepare commit_plan as ${text}`);
+  try {
+    await db.query('set plan_cache_mode = force_generic_plan');
+    const { rows } = await db.query(`explain execute commit_plan('[]', '[]', '[]')`);
+    const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+    assert.match(plan, /Index Scan using charts_pkey on charts c/, plan);
+    assert.match(plan, /Index Only Scan using event_ids_pkey on event_ids x/, plan);
+    assert.doesNotMatch(plan, /Seq Scan on (charts|event_ids|timers)|hashed SubPlan/, plan);
+  } finally {
+    await db.query('deallocate commit_plan');
+    await db.query('reset plan_cache_mode');
+  }
+}
+
 for (const backend of backends) {
   describeIf(backend.skip, `store (${backend.name})`, () => {
     const test = storePerTest(backend);
@@ -208,23 +232,14 @@ for (const backend of backends) {
           for (let seq = 1; seq <= 3; seq++) assert.equal(await step(seq), 'committed');
           assert.deepEqual(sent.map((x) => x.name), [undefined, undefined, undefined], 'planned each time while the tables have no statistics');
           // The tables grow (2,000 charts, 100,000 ids) and autovacuum's ANALYZE counts them.
-          await client.query(`insert into ${s}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot)
-            select 'M', 'g' || g, 1, 1, 'active', '{"value":"a"}', '{}' from generate_series(1, 2000) g`);
-          await client.query(`insert into ${s}.event_ids (machine_id, chart_id, event_id, seq) select 'M', 'g' || (1 + g % 2000), 'x' || g, 1 from generate_series(1, 100000) g`);
-          await client.query(`analyze ${s}.charts, ${s}.event_ids`);
+          await growAndAnalyze(client, s, 100000);
           const prepared = once(looking, 'commit-prepared');
           assert.equal(await step(4), 'committed');
           await prepared;
           assert.equal(await step(5), 'committed');
           assert.equal(sent.at(-1).name, `xstate-commit:${s}`, 'prepared from then on');
           // The one plan every later group of this connection runs:
-          await client.query(`prepare commit_plan as ${sent.at(-1).text}`);
-          await client.query('set plan_cache_mode = force_generic_plan');
-          const { rows } = await client.query(`explain execute commit_plan('[]', '[]', '[]')`);
-          const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
-          assert.match(plan, /Index Scan using charts_pkey on charts c/, plan);
-          assert.match(plan, /Index Only Scan using event_ids_pkey on event_ids x/, plan);
-          assert.doesNotMatch(plan, /Seq Scan on (charts|event_ids|timers)|hashed SubPlan/, plan);
+          await assertKeyedPlan(client, sent.at(-1).text);
         } finally {
           pg.Client.prototype.query = original;
           await client.end();
@@ -245,11 +260,8 @@ for (const backend of backends) {
         try {
           for (let seq = 1; seq <= 3; seq++) assert.equal(await step(seq), 'committed');
           assert.deepEqual(await statements(), [], 'planned each time while the tables have no statistics');
-          // The tables grow (2,000 charts, 20,000 ids) and are analyzed (the store's vacuum does it).
-          await looking.query(`insert into ${s}.charts (machine_id, chart_id, machine_version, seq, status, state, snapshot)
-            select 'M', 'g' || g, 1, 1, 'active', '{"value":"a"}', '{}' from generate_series(1, 2000) g`);
-          await looking.query(`insert into ${s}.event_ids (machine_id, chart_id, event_id, seq) select 'M', 'g' || (1 + g % 2000), 'x' || g, 1 from generate_series(1, 20000) g`);
-          await looking.query(`analyze ${s}.charts, ${s}.event_ids`);
+          // The tables grow (2,000 charts, 20,000 ids) and are analyzed (the store's vacuum would).
+          await growAndAnalyze(looking, s, 20000);
           const prepared = once(looking, 'commit-prepared');
           assert.equal(await step(4), 'committed');
           await prepared;
@@ -260,18 +272,7 @@ for (const backend of backends) {
           assert.ok(statement.generic_plans >= 6, `planned once, not each time: ${JSON.stringify(statement)}`);
           assert.equal((await looking.loadChart('M', 'p')).seq, 16, 'and its writes are there');
           // The one plan the later groups run:
-          await looking.query(`prepare commit_plan as ${statement.statement}`);
-          try {
-            await looking.query('set plan_cache_mode = force_generic_plan');
-            const { rows } = await looking.query(`explain execute commit_plan('[]', '[]', '[]')`);
-            const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
-            assert.match(plan, /Index Scan using charts_pkey on charts c/, plan);
-            assert.match(plan, /Index Only Scan using event_ids_pkey on event_ids x/, plan);
-            assert.doesNotMatch(plan, /Seq Scan on (charts|event_ids|timers)|hashed SubPlan/, plan);
-          } finally {
-            await looking.query('deallocate commit_plan');
-            await looking.query('reset plan_cache_mode');
-          }
+          await assertKeyedPlan(looking, statement.statement);
         } finally {
           await looking.close();
         }
