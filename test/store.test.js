@@ -278,7 +278,7 @@ for (const backend of backends) {
         }
       });
 
-      it('fails a prepared commit that PostgreSQL refuses with its error, and runs the next one', async () => {
+      it('fails a prepared commit that PostgreSQL refuses with its error, runs the next one, and prepares it again when it was dropped', async () => {
         const failing = new ChartStore({ ...config, statisticsLookMs: 0, analyzeAfter: 1 });
         const prepared = once(failing, 'commit-prepared');
         const step = (seq, extra = {}) => failing.commitTransition({ record: record('f', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, ...extra }).then((o) => o.result);
@@ -290,7 +290,10 @@ for (const backend of backends) {
           assert.equal(await step(4, { eventId: 'e-3' }), 'duplicate', 'an id applied already, refused by the prepared statement');
           await assert.rejects(step(4, { json: { state: '{"value":', snapshot: '{}' } }), (err) => err.code === '22P02', 'malformed JSON: invalid_text_representation');
           assert.equal(await step(4), 'committed', 'the session goes on');
-          assert.equal((await failing.loadChart('M', 'f')).seq, 4);
+          await failing.query('deallocate all');
+          assert.equal(await step(5), 'committed', 'a statement dropped behind the store\'s back is prepared again');
+          assert.equal((await failing.query(`select count(*)::int as n from pg_prepared_statements where name like 'xstate-commit%'`)).rows[0].n, 1);
+          assert.equal((await failing.loadChart('M', 'f')).seq, 5);
         } finally {
           await failing.close();
         }

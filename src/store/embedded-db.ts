@@ -41,27 +41,44 @@ async function runPrepared(db: PGlite, name: string, text: string, params: unkno
   let statements = statementsOf.get(db);
   if (!statements) statementsOf.set(db, (statements = new Map()));
   const statement = preparedName(name);
-  let types = statements.get(statement);
-  if (!types) {
-    types = db
-      .execProtocol(messages(protocol.serialize.parse({ name: statement, text }), protocol.serialize.describe({ type: 'S', name: statement }), protocol.serialize.sync()))
-      .then(({ messages: answer }) => parse.parseDescribeStatementResults(answer));
-    statements.set(statement, types);
-    // Not prepared (an aborted transaction, a missing table): prepared again next time.
-    types.catch(() => statements.delete(statement));
+  for (let attempt = 1; ; attempt++) {
+    const types = statements.get(statement) ?? prepare(db, statements, statement, text);
+    const dataTypes = await types;
+    const values = params.map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serializer = db.serializers[dataTypes[i]];
+      return serializer ? serializer(value) : String(value);
+    });
+    try {
+      const { messages: answer } = await db.execProtocol(
+        messages(protocol.serialize.bind({ statement, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()),
+      );
+      if (!inTransaction) await db.syncToFs();
+      const [result] = parse.parseResults(answer, db.parsers);
+      return { rows: (result?.rows ?? []) as never[], rowCount: Math.max(result?.affectedRows ?? 0, result?.rows.length ?? 0) };
+    } catch (err) {
+      // Dropped behind the store's back (DEALLOCATE, DISCARD ALL: 26000, no such statement): prepared again, once.
+      if ((err as { code?: string }).code !== '26000' || attempt > 1) throw err;
+      if (statements.get(statement) === types) statements.delete(statement);
+    }
   }
-  const dataTypes = await types;
-  const values = params.map((value, i) => {
-    if (value === null || value === undefined) return null;
-    const serializer = db.serializers[dataTypes[i]];
-    return serializer ? serializer(value) : String(value);
+}
+
+/**
+ * Parses `text` as the named statement `statement` (one left by a failed attempt closed first: Close
+ * of a statement that does not exist is no error) and resolves to its parameters' types.
+ */
+function prepare(db: PGlite, statements: Map<string, Promise<number[]>>, statement: string, text: string): Promise<number[]> {
+  const { close, parse: parseStatement, describe, sync } = protocol.serialize;
+  const types = db
+    .execProtocol(messages(close({ type: 'S', name: statement }), parseStatement({ name: statement, text }), describe({ type: 'S', name: statement }), sync()))
+    .then(({ messages: answer }) => parse.parseDescribeStatementResults(answer));
+  statements.set(statement, types);
+  // Not prepared (an aborted transaction, a missing table): prepared again next time.
+  types.catch(() => {
+    if (statements.get(statement) === types) statements.delete(statement);
   });
-  const { messages: answer } = await db.execProtocol(
-    messages(protocol.serialize.bind({ statement, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()),
-  );
-  if (!inTransaction) await db.syncToFs();
-  const [result] = parse.parseResults(answer, db.parsers);
-  return { rows: (result?.rows ?? []) as never[], rowCount: Math.max(result?.affectedRows ?? 0, result?.rows.length ?? 0) };
+  return types;
 }
 
 /** `tx`: the transaction the queries run in, if any; else each is a transaction of its own. */
