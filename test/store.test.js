@@ -172,6 +172,39 @@ for (const backend of backends) {
       await vacuumed.close();
     });
 
+    if (backend.name === 'embedded') {
+      it('vacuums and analyzes a table at a time, each step in a turn of the event loop of its own (PGlite works in this thread)', async () => {
+        // Each statement PGlite runs, with the turn of the event loop it ran in (a chain of immediates counts them).
+        const { PGlite } = require('@electric-sql/pglite');
+        const exec = PGlite.prototype.exec;
+        const ran = [];
+        let turn = 0;
+        let counting = true;
+        const count = () => {
+          turn++;
+          if (counting) setImmediate(count);
+        };
+        setImmediate(count);
+        PGlite.prototype.exec = function (text, ...rest) {
+          if (/^\s*(vacuum|analyze)/i.test(text)) ran.push({ text: text.replace(/"[^"]*"\./g, ''), turn });
+          return exec.call(this, text, ...rest);
+        };
+        const vacuumed = new ChartStore({ ...config, vacuum: { intervalMs: 20, transitions: 10 } });
+        try {
+          const report = once(vacuumed, 'vacuumed');
+          for (let seq = 1; seq <= 12; seq++) await vacuumed.commitTransition({ record: record('t', seq), expectedSeq: seq - 1, schedule: [], cancel: [] });
+          await report;
+        } finally {
+          PGlite.prototype.exec = exec;
+          counting = false;
+          await vacuumed.close();
+        }
+        const tables = ['charts', 'outbox', 'event_ids', 'transitions', 'timers', 'relays'];
+        assert.deepEqual(ran.slice(0, 12).map((r) => r.text), tables.flatMap((table) => [`vacuum ${table}`, `analyze ${table}`]));
+        for (let i = 1; i < 12; i++) assert.ok(ran[i].turn > ran[i - 1].turn, `"${ran[i].text}" ran in a later turn than "${ran[i - 1].text}"`);
+      });
+    }
+
     if (backend.name === 'postgres') {
       it('under load, starts a group beside one in flight only once enough transitions wait; idle, at once', async () => {
         const busy = new ChartStore({ ...config, commitConcurrency: 4, commitBusyMinimum: 5 });
