@@ -54,7 +54,7 @@ for (const backend of backends) {
       await Promise.all([store, ...others].map((s) => s.ready()));
       await Promise.all(others.map((s) => s.close()));
       const { rows } = await store.query(`select version from "${config.schema}".migrations order by version`);
-      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(rows.map((r) => Number(r.version)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       assert.equal(store.status.state, 'connected');
     });
 
