@@ -237,6 +237,9 @@ export class ChartSidebar {
   /** Shows the charts of a chart node and follows their updates; undefined: none. */
   pick(nodeId: string | undefined): void {
     if (nodeId === this.nodeId) return;
+    // The new node's first page is loaded for the search field as it is: a search still waiting
+    // for its debounce would reload it later, dropping a page the user had asked for meanwhile.
+    clearTimeout(this.searchTimer);
     const red = editorWindow().RED;
     if (this.subscription) red.comms.unsubscribe(this.subscription.topic, this.subscription.handler);
     this.subscription = undefined;
