@@ -10,6 +10,9 @@ const { seedChart, copyCharts } = require('../lib/bulk');
 const { chartFlow, namespaced, ring } = require('../lib/flows');
 const { round } = require('../lib/stats');
 
+/** Seconds the process is left idle after touching, its RSS read each second. */
+const SETTLE_SECONDS = 30;
+
 const COLD_SAMPLES = 1000;
 const EVENT_SAMPLES = 200;
 
@@ -50,6 +53,13 @@ module.exports = async function scale(ctx) {
   const touchedRun = await client.throughput({ prefix, chartIds: touched, window, seconds: 24 * 3600, maxEvents: touch, tag: 'touch' });
   const heapPeakDuringTouch = await sampler.stop();
   const rssAfterTouch = BenchContext.rssMb(nr);
+  // The process left idle: V8's memory reducer collects and returns pages on its own once the
+  // allocation rate falls (it waits some seconds first). RSS each second for SETTLE_SECONDS.
+  const settling = [];
+  for (let s = 0; s < SETTLE_SECONDS; s++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    settling.push(BenchContext.rssMb(nr).rss);
+  }
   // What is held after a full collection, and the RSS then: a leak stays, garbage goes.
   const heapAfterTouch = await heapAfterGc(nr);
   const rssAfterGc = BenchContext.rssMb(nr);
@@ -73,7 +83,7 @@ module.exports = async function scale(ctx) {
   await ctx.stopNodeRed(nr);
   return {
     setup: { charts: scaleCharts, touched: touch, cache: 'default (settings.js xstate.cache.maxBytes unset)', insertSeconds: round(insertSeconds, 1), chartsTableMb: Math.round(Number(size[0].bytes) / 2 ** 20) },
-    rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch, afterGc: rssAfterGc },
+    rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch, settling, afterGc: rssAfterGc },
     heapMb: { afterStartGc: heapAfterStart, peakDuringTouch: heapPeakDuringTouch, afterTouchGc: heapAfterTouch },
     touchEventsPerSecond: round(touchedRun.rate),
     impactReportMs: impact,
