@@ -18,15 +18,7 @@ const closing = new Map<string, Promise<void>>();
 const statementsOf = new WeakMap<PGlite, Map<string, Promise<number[]>>>();
 
 /** Protocol messages sent to PGlite in one call, which answers them in one go. */
-function messages(...parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    all.set(part, at);
-    at += part.length;
-  }
-  return all;
-}
+const messages = (...parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
 
 /**
  * Runs a statement prepared once under `name`. PGlite's `query()` parses, and so plans, every
