@@ -4,7 +4,10 @@ const assert = require('node:assert/strict');
 const { once } = require('node:events');
 const { ChartStore, withRetry, isTransient, RetriesExhausted } = require('../dist/index.js');
 const { storePerTest } = require('./support/store');
-const { backends, describeIf } = require('./support/env');
+const { backends, postgres, describeIf, skipReason, uniqueName } = require('./support/env');
+const { PgBouncer, pgbouncerMissing } = require('./support/pgbouncer');
+
+const noPgBouncer = pgbouncerMissing();
 
 function record(chartId, seq, value = 'a') {
   return {
@@ -270,7 +273,7 @@ for (const backend of backends) {
           assert.equal(await step(4), 'committed');
           await prepared;
           assert.equal(await step(5), 'committed');
-          assert.equal(sent.at(-1).name, `xstate-commit:${s}`, 'prepared from then on');
+          assert.match(sent.at(-1).name ?? '', new RegExp(`^xstate-commit:${s}:[0-9a-f]{12}$`), 'prepared from then on (the name carries a digest of the text)');
           // The one plan every later group of this connection runs:
           await assertKeyedPlan(client, sent.at(-1).text);
         } finally {
@@ -300,7 +303,7 @@ for (const backend of backends) {
           await prepared;
           for (let seq = 5; seq <= 16; seq++) assert.equal(await step(seq), 'committed');
           const [statement] = await statements();
-          assert.equal(statement?.name, `xstate-commit:"${config.schema}"`);
+          assert.match(statement?.name ?? '', new RegExp(`^xstate-commit:"${config.schema}":[0-9a-f]{12}$`));
           assert.equal(statement.custom_plans + statement.generic_plans, 12, 'every commit since ran the prepared statement');
           assert.ok(statement.generic_plans >= 6, `planned once, not each time: ${JSON.stringify(statement)}`);
           assert.equal((await looking.loadChart('M', 'p')).seq, 16, 'and its writes are there');
@@ -311,27 +314,32 @@ for (const backend of backends) {
         }
       });
 
-      it('fails a prepared commit that PostgreSQL refuses with its error, runs the next one, and prepares it again when it was dropped', async () => {
-        const failing = new ChartStore({ ...config, statisticsLookMs: 0, analyzeAfter: 1 });
-        const prepared = once(failing, 'commit-prepared');
-        const step = (seq, extra = {}) => failing.commitTransition({ record: record('f', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, ...extra }).then((o) => o.result);
-        try {
-          assert.equal(await step(1), 'committed');
-          assert.equal(await step(2), 'committed');
-          await prepared;
-          assert.equal(await step(3), 'committed');
-          assert.equal(await step(4, { eventId: 'e-3' }), 'duplicate', 'an id applied already, refused by the prepared statement');
-          await assert.rejects(step(4, { json: { state: '{"value":', snapshot: '{}' } }), (err) => err.code === '22P02', 'malformed JSON: invalid_text_representation');
-          assert.equal(await step(4), 'committed', 'the session goes on');
-          await failing.query('deallocate all');
-          assert.equal(await step(5), 'committed', 'a statement dropped behind the store\'s back is prepared again');
-          assert.equal((await failing.query(`select count(*)::int as n from pg_prepared_statements where name like 'xstate-commit%'`)).rows[0].n, 1);
-          assert.equal((await failing.loadChart('M', 'f')).seq, 5);
-        } finally {
-          await failing.close();
-        }
-      });
     }
+
+    it('fails a prepared commit that PostgreSQL refuses with its error, runs the next one, and prepares it again when it was dropped', async () => {
+      // One connection (PostgreSQL): the DEALLOCATE below reaches the session the commits use.
+      const failing = new ChartStore({ ...config, statisticsLookMs: 0, analyzeAfter: 1, poolSize: 1 });
+      const prepared = once(failing, 'commit-prepared');
+      const step = (seq, extra = {}) => failing.commitTransition({ record: record('f', seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${seq}`, ...extra }).then((o) => o.result);
+      try {
+        assert.equal(await step(1), 'committed');
+        assert.equal(await step(2), 'committed');
+        await prepared;
+        assert.equal(await step(3), 'committed');
+        assert.equal(await step(4, { eventId: 'e-3' }), 'duplicate', 'an id applied already, refused by the prepared statement');
+        await assert.rejects(step(4, { json: { state: '{"value":', snapshot: '{}' } }), (err) => err.code === '22P02', 'malformed JSON: invalid_text_representation');
+        assert.equal(await step(4), 'committed', 'the session goes on');
+        await failing.query('deallocate all');
+        // PostgreSQL: pg's client still believes the statement prepared (26000 at Bind, nothing
+        // executed); that commit runs unnamed, and the connection is replaced by one that prepares afresh.
+        assert.equal(await step(5), 'committed', 'a statement dropped behind the store\'s back');
+        assert.equal(await step(6), 'committed', 'prepared again');
+        assert.equal((await failing.query(`select count(*)::int as n from pg_prepared_statements where name like 'xstate-commit%'`)).rows[0].n, 1);
+        assert.equal((await failing.loadChart('M', 'f')).seq, 6);
+      } finally {
+        await failing.close();
+      }
+    });
 
     if (backend.name === 'postgres') {
       it('analyzes its fresh tables itself after enough transitions, and prepares the group commit then, with or without event ids', async () => {
@@ -375,6 +383,60 @@ for (const backend of backends) {
     });
   });
 }
+
+// Production clusters put a pooler between their processes and PostgreSQL. PgBouncer in transaction
+// mode (before 1.21) hands a client's statements to whichever server connection is free: a
+// statement prepared on one is missing on the next (26000) or was prepared there by another client
+// (42P05). Both come before anything was executed: the store runs that commit unnamed and, once it
+// saw it happen a few times, prepares no more.
+describeIf(skipReason([!postgres.skip, postgres.skip], [!noPgBouncer, noPgBouncer]), 'store behind PgBouncer in transaction mode', function () {
+  this.timeout(60000);
+  let bouncer;
+  let schema;
+  before(async () => {
+    bouncer = await PgBouncer.start(process.env.DATABASE_URL, { poolMode: 'transaction', serverConnections: 2 });
+  });
+  afterEach(async () => {
+    const { Client } = require('pg');
+    const db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    await db.query(`drop schema if exists "${schema}" cascade`);
+    await db.end();
+  });
+  after(async () => {
+    await bouncer?.close();
+  });
+
+  it('commits every transition of three stores on two server connections once the group commit is prepared, and then prepares no more', async () => {
+    schema = uniqueName('t');
+    // Three stores (processes) of four connections each on one schema; a group starts beside one in flight at once.
+    const open = () => new ChartStore({ backend: 'postgres', connection: bouncer.url, schema, statisticsLookMs: 0, analyzeAfter: 5, commitBusyMinimum: 1, poolSize: 4 });
+    const stores = [open(), open(), open()];
+    const unprepared = stores.map((store) => new Promise((resolve) => store.once('commit-unprepared', resolve)));
+    try {
+      await stores[0].ready();
+      const prepared = once(stores[1], 'commit-prepared');
+      const charts = 60;
+      const rounds = 20;
+      const results = {};
+      for (let seq = 1; seq <= rounds; seq++) {
+        const round = Array.from({ length: charts }, (_, i) =>
+          stores[i % stores.length].commitTransition({ record: record(`c${i}`, seq), expectedSeq: seq - 1, schedule: [], cancel: [], eventId: `e-${i}-${seq}` }),
+        );
+        for (const { result } of await Promise.all(round)) results[result] = (results[result] ?? 0) + 1;
+      }
+      await prepared;
+      assert.deepEqual(results, { committed: charts * rounds });
+      const { rows } = await stores[0].query(`select count(*)::int as charts, min(seq)::int as low, max(seq)::int as high from "${schema}".charts`);
+      assert.deepEqual(rows[0], { charts, low: rounds, high: rounds });
+      const refused = await Promise.race([Promise.any(unprepared), new Promise((resolve) => setTimeout(resolve, 0, undefined))]);
+      assert.ok(refused, 'a store met refused statements and stopped preparing');
+      assert.match(refused.code, /^(26000|42P05)$/);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+});
 
 describe('store: retries', () => {
   const policy = { attempts: 4, initialDelayMs: 1, maxDelayMs: 5, totalMs: 1000 };

@@ -69,6 +69,7 @@ export default function registerStoreNode(RED: NodeAPI): void {
       node.store.on('status', (status) => {
         if (status.state === 'retrying' || status.state === 'error') node.warn(text('trouble', { message: status.message }));
       });
+      node.store.on('commit-unprepared', (err: Error) => node.warn(text('unprepared', { message: err.message })));
     } catch (err) {
       node.configError = messageOf(err);
       node.error(node.configError);

@@ -59,6 +59,8 @@ export interface StoreOptions {
    */
   statisticsLookMs?: number;
   analyzeAfter?: number;
+  /** PostgreSQL: connections in the pool (default 10). */
+  poolSize?: number;
 }
 
 export const DEFAULT_VACUUM = { intervalMs: 60_000, transitions: 2_000 };
@@ -442,7 +444,11 @@ export class ChartStore extends EventEmitter {
       connectionString: this.options.connection,
       user: this.options.user,
       password: this.options.password,
+      max: this.options.poolSize,
       onIdleError: (err) => this.setStatus('retrying', `connection lost: ${err.message}`),
+      // Behind a pooler in transaction mode (PgBouncer before 1.21) named statements are refused
+      // again and again: commits go on unprepared, and the node says why once.
+      onUnprepared: (err) => this.emit('commit-unprepared', err),
     });
   }
 

@@ -25,15 +25,20 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
-const preparedNames = new Map<string, string>();
+const preparedNames = new Map<string, { text: string; prepared: string }>();
 
-/** A statement name PostgreSQL takes (63 bytes at most): the name itself, or a digest of it. */
-export function preparedName(name: string): string {
-  let prepared = preparedNames.get(name);
-  if (!prepared) {
-    prepared = Buffer.byteLength(name) <= 63 ? name : `x_${createHash('sha1').update(name).digest('hex')}`;
-    preparedNames.set(name, prepared);
-  }
+/**
+ * The name a statement is prepared under: `name` and a digest of its text, so that two processes
+ * sharing a pooler's server connection (PgBouncer) never run each other's different text under one
+ * name (another version of this package); a digest alone past PostgreSQL's 63 bytes.
+ */
+export function preparedName(name: string, text: string): string {
+  const known = preparedNames.get(name);
+  if (known?.text === text) return known.prepared;
+  const digest = createHash('sha1').update(text).digest('hex');
+  const full = `${name}:${digest.slice(0, 12)}`;
+  const prepared = Buffer.byteLength(full) <= 63 ? full : `x_${createHash('sha1').update(full).digest('hex')}`;
+  preparedNames.set(name, { text, prepared });
   return prepared;
 }
 

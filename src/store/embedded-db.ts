@@ -32,7 +32,7 @@ const messages = (...parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
 async function runPrepared(db: PGlite, name: string, text: string, params: unknown[], inTransaction: boolean): Promise<{ rows: never[]; rowCount: number }> {
   let statements = statementsOf.get(db);
   if (!statements) statementsOf.set(db, (statements = new Map()));
-  const statement = preparedName(name);
+  const statement = preparedName(name, text);
   for (let attempt = 1; ; attempt++) {
     const types = statements.get(statement) ?? prepare(db, statements, statement, text);
     const dataTypes = await types;

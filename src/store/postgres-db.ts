@@ -1,5 +1,5 @@
 import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
-import { preparedName, type Db, type Queryable } from './db';
+import { preparedName, type Db, type QueryOptions, type Queryable } from './db';
 
 export interface PostgresOptions {
   connectionString?: string;
@@ -8,20 +8,28 @@ export interface PostgresOptions {
   max?: number;
   /** Called for errors of idle clients (a dropped connection): they must not crash the process. */
   onIdleError?: (err: Error) => void;
+  /** Called once when named statements are given up for this pool (see {@link STATEMENT_NOT_HELD}). */
+  onUnprepared?: (err: Error) => void;
 }
 
-function wrap(client: Pool | PoolClient): Queryable {
-  return {
-    async query(text, params, options) {
-      // A named statement is parsed and planned once per connection (names are at most 63 bytes).
-      const result = options?.name ? await client.query({ name: preparedName(options.name), text, values: params as unknown[] }) : await client.query(text, params as unknown[]);
-      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
-    },
-    async exec(text) {
-      await client.query(text);
-    },
-  };
-}
+/**
+ * A named statement the server does not hold as this connection's client (pg) believes: 26000, it
+ * is gone (DEALLOCATE or DISCARD ALL behind the client's back, or a pooler such as PgBouncer in
+ * transaction mode before 1.21 that put the client on another server connection), or 42P05, it is
+ * there already (another client of a pooler's server connection prepared it). Either comes at Parse
+ * or Bind, before anything was executed: the statement can run again, unnamed.
+ */
+const STATEMENT_NOT_HELD = new Set(['26000', '42P05']);
+
+/**
+ * After this many such refusals the pool gives names up: a pooler refuses them again and again, a
+ * DEALLOCATE ALL once in a while (the connection that met it is replaced and prepares afresh).
+ */
+const REFUSALS_BEFORE_UNPREPARED = 3;
+
+type Result = { rows: never[]; rowCount: number };
+
+const resultOf = (result: { rows: unknown[]; rowCount: number | null }): Result => ({ rows: result.rows as never[], rowCount: result.rowCount ?? 0 });
 
 export function openPostgres(options: PostgresOptions): Db {
   const config: PoolConfig = {
@@ -35,7 +43,55 @@ export function openPostgres(options: PostgresOptions): Db {
   if (options.password) config.password = options.password;
   const pool = new Pool(config);
   pool.on('error', (err) => options.onIdleError?.(err));
-  const direct = wrap(pool);
+
+  let refusals = 0;
+  const preparing = () => refusals < REFUSALS_BEFORE_UNPREPARED;
+  const named = (text: string, params: unknown[] | undefined, name: string) => ({ name: preparedName(name, text), text, values: params });
+
+  /**
+   * A named statement is parsed and planned once per connection. It runs on a client of its own
+   * choosing (as pool.query would) so that a client whose statements are not what it believes can
+   * be replaced: released as broken, the pool opens a fresh connection that prepares afresh.
+   */
+  async function queryNamed(text: string, params: unknown[] | undefined, name: string): Promise<Result> {
+    const client = await pool.connect();
+    let failure: Error | undefined;
+    const onError = (err: Error) => {
+      failure = err;
+    };
+    client.on('error', onError);
+    try {
+      return resultOf(await client.query(named(text, params, name)));
+    } catch (err) {
+      failure = err as Error;
+      if (!STATEMENT_NOT_HELD.has((err as { code?: string }).code ?? '')) throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(failure ?? false);
+    }
+    if (++refusals === REFUSALS_BEFORE_UNPREPARED) options.onUnprepared?.(failure);
+    return resultOf(await pool.query(text, params));
+  }
+
+  const direct: Queryable = {
+    async query(text, params, queryOptions?: QueryOptions) {
+      if (queryOptions?.name && preparing()) return queryNamed(text, params, queryOptions.name);
+      return resultOf(await pool.query(text, params));
+    },
+    async exec(text) {
+      await pool.query(text);
+    },
+  };
+  /** In a transaction a refused name fails the transaction: names are used there only while the pool prepares at all. */
+  const inTransaction = (client: PoolClient): Queryable => ({
+    async query(text, params, queryOptions?: QueryOptions) {
+      return resultOf(await (queryOptions?.name && preparing() ? client.query(named(text, params, queryOptions.name)) : client.query(text, params)));
+    },
+    async exec(text) {
+      await client.query(text);
+    },
+  });
+
   return {
     ...direct,
     async transaction(work) {
@@ -49,7 +105,7 @@ export function openPostgres(options: PostgresOptions): Db {
       let broken = false;
       try {
         await client.query('BEGIN');
-        const result = await work(wrap(client));
+        const result = await work(inTransaction(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
