@@ -1,5 +1,5 @@
 'use strict';
-// The store's admin HTTP API (/xstate-store/:id/machines...) behind Node-RED's admin authentication:
+// The admin HTTP API (/xstate-store/:id/machines..., /xstate-chart/validate) behind Node-RED's admin authentication:
 // a user without the permission gets 401/403 and no data; with it, the right data.
 // Runtime: Node-RED as a child process (test/support/node-red-process.js) with `adminAuth` set: the
 // test helper's runtime has no admin authentication. Store: the embedded database of that process,
@@ -96,6 +96,25 @@ describe('admin HTTP API of the store (Node-RED process with adminAuth)', functi
       assert.deepEqual(door.json.definition, doorV2, user);
     }
     assert.equal((await call('reader', 'GET', '/xstate-store/store/machines/Nothing')).status, 404);
+  });
+
+  // SPEC §10 marks only the writing endpoints xstate.write. A definition is data and is checked for
+  // readers too; implementations are code that runs when checked, so only those who may write check them.
+  it('validates a definition for xstate.read, and implementations only for xstate.write', async () => {
+    const validate = '/xstate-chart/validate';
+    const withCode = { definition: doorV1, implementations: 'return { guards: { ready: () => true } };' };
+    for (const user of [undefined, 'writer']) refused(await call(user, 'POST', validate, { definition: doorV1 }), `${user ?? 'anonymous'} validate`);
+    for (const user of ['reader', 'viewer', 'admin']) {
+      const checked = await call(user, 'POST', validate, { definition: doorV1 });
+      assert.deepEqual([checked.status, checked.json], [200, { ok: true, problems: [] }], `${user}: ${checked.text}`);
+      const unknownTarget = await call(user, 'POST', validate, { definition: { ...doorV1, states: { ...doorV1.states, Closed: { on: { open: 'Nowhere' } } } } });
+      assert.equal(unknownTarget.json.ok, false, user);
+    }
+    for (const user of [undefined, 'reader', 'viewer']) refused(await call(user, 'POST', validate, withCode), `${user ?? 'anonymous'} validate with implementations`);
+    for (const user of ['writer', 'admin']) {
+      const checked = await call(user, 'POST', validate, withCode);
+      assert.equal(checked.status, 200, `${user}: ${checked.text}`);
+    }
   });
 
   // SPEC §10: admin API errors are { error: { code, message } } with a 4xx status, no stack.

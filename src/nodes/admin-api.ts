@@ -83,7 +83,7 @@ function pageSize(value: unknown): number {
 
 /**
  * The chart nodes' admin HTTP API (SPEC §10), behind Node-RED's admin authentication:
- *   POST   /xstate-chart/validate                           { definition, implementations? } → { ok, problems }   (xstate.write: it runs the implementations' code)
+ *   POST   /xstate-chart/validate                           { definition, implementations? } → { ok, problems }   (xstate.read; xstate.write with implementations: their code runs)
  *   GET    /xstate-chart/:id/charts?prefix=&after=&limit=   → { charts, next }                                      (xstate.read)
  *   GET    /xstate-chart/:id/charts/:chartId                → { state, timers, transitions, machine }               (xstate.read)
  *   POST   /xstate-chart/:id/charts/:chartId/events         an event → { outcome, state?, error? }                  (xstate.write)
@@ -97,9 +97,13 @@ export function registerChartEndpoints(RED: NodeAPI): void {
   const chartNode = (id: string) => nodeOf<ChartNodeApi>(RED, id, 'xstate-chart', (node: { xstate?: ChartNodeApi }) => node.xstate);
   const chartIdOf = (value: string) => checkChartId(value);
 
+  // A definition alone is data (JSON Logic is evaluated, never run as code): reading is enough. The
+  // implementations are JavaScript run in the Function node's sandbox, which is not a security
+  // boundary: checking them is for those who may deploy code.
+  const validatePermission: RequestHandler = (req, res, next) => ((req.body as { implementations?: unknown } | undefined)?.implementations === undefined ? read : write)(req, res, next);
   RED.httpAdmin.post(
     '/xstate-chart/validate',
-    write,
+    validatePermission,
     handle(async (req) => {
       const body = (req.body ?? {}) as { definition?: unknown; implementations?: unknown };
       if (body.definition === undefined) throw new HttpError(400, 'invalid_request', 'Send { "definition": ... } (JSON text or an object), and optionally "implementations".');
