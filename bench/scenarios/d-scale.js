@@ -10,8 +10,12 @@ const { seedChart, copyCharts } = require('../lib/bulk');
 const { chartFlow, namespaced, ring } = require('../lib/flows');
 const { round } = require('../lib/stats');
 
-/** Seconds the process is left idle after touching, its RSS read each second. */
-const SETTLE_SECONDS = 30;
+/**
+ * Seconds the process is left idle after touching, its RSS read each second. V8's memory reducer
+ * waits for a low allocation rate, which it only learns of at a GC or, failing one, from its
+ * watchdog: here it returned the garbage 40-50 s after the load stopped (443 → 148 MB).
+ */
+const SETTLE_SECONDS = 90;
 
 const COLD_SAMPLES = 1000;
 const EVENT_SAMPLES = 200;
@@ -53,8 +57,8 @@ module.exports = async function scale(ctx) {
   const touchedRun = await client.throughput({ prefix, chartIds: touched, window, seconds: 24 * 3600, maxEvents: touch, tag: 'touch' });
   const heapPeakDuringTouch = await sampler.stop();
   const rssAfterTouch = BenchContext.rssMb(nr);
-  // The process left idle: V8's memory reducer collects and returns pages on its own once the
-  // allocation rate falls (it waits some seconds first). RSS each second for SETTLE_SECONDS.
+  // The process left idle: V8's memory reducer collects and returns pages on its own once it sees
+  // the allocation rate fall. RSS each second for SETTLE_SECONDS.
   const settling = [];
   for (let s = 0; s < SETTLE_SECONDS; s++) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
