@@ -16,6 +16,7 @@ import type { NodeAPI } from './node-red';
  *     retry: { attempts, initialDelayMs, maxDelayMs, totalMs },
  *     tcpNoDelay: true,                        // on the charts' broker sockets, with one write per commit's messages
  *     limits: { eventBytes: 262144, contextBytes: 1048576 }, // largest event payload, largest context (JSON)
+ *     machines: { checkEveryMs: 30000 },      // chart nodes reading the store: look for a newer version (besides LISTEN)
  *   }
  */
 export interface XStateSettings {
@@ -25,6 +26,7 @@ export interface XStateSettings {
   retry?: Partial<RetryPolicy>;
   tcpNoDelay?: boolean;
   limits?: { eventBytes?: number; contextBytes?: number };
+  machines?: { checkEveryMs?: number };
 }
 
 export function xstateSettings(RED: NodeAPI): XStateSettings {

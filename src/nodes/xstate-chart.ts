@@ -95,6 +95,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       machines = new MachineSource({
         store,
         compile,
+        checkEveryMs: xstateSettings(RED).machines?.checkEveryMs,
         ...(source === 'store' ? { source: 'store' as const, machineId } : { source: 'inline' as const, machine: compiled as CompiledMachine, migrate }),
         onLoaded: (version) => {
           node.log(text('machineLoaded', { machineId, version }));

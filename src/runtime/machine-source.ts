@@ -19,17 +19,32 @@ export type MachineSourceOptions = {
   compile: (definition: unknown) => CompiledMachine;
   /** A newer stored version became current. */
   onLoaded?: (version: number) => void;
+  /**
+   * Source `store`: besides listening, look for a newer version this often (default 30 s). A
+   * notification can be lost: LISTEN does not pass a pooler in transaction mode (PgBouncer), and a
+   * listening connection can die without a word.
+   */
+  checkEveryMs?: number;
   onError?: (message: string) => void;
 } & ({ source: 'inline'; machine: CompiledMachine; migrate?: MigrateMap } | { source: 'store'; machineId: string });
+
+export const DEFAULT_MACHINE_CHECK_MS = 30_000;
 
 /**
  * Where a chart node's machine comes from. Inline: the deployed definition, registered in the
  * store as a version. Store: the newest version of a machine id, followed as new versions are
- * written (by any process: LISTEN/NOTIFY), and written by `put`.
+ * written (by any process: LISTEN/NOTIFY, and a look now and then), and written by `put`.
  */
 export class MachineSource {
   private versions?: MachineVersions;
   private stopWatching?: Promise<() => Promise<void>>;
+  private checkTimer?: NodeJS.Timeout;
+  private closed = false;
+  /** A look for a newer version in flight, and whether another was asked for meanwhile (one written since it read). */
+  private reloading?: Promise<void>;
+  private reloadAgain = false;
+  /** The last failure told (a store that is down, a version these implementations cannot build): told once, not at every look. */
+  private lastFailure?: string;
 
   constructor(private readonly options: MachineSourceOptions) {}
 
@@ -116,13 +131,20 @@ export class MachineSource {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.checkTimer);
     const stop = await this.stopWatching?.catch(() => undefined);
     await stop?.().catch(() => {});
   }
 
   private watch(): void {
-    if (this.stopWatching || this.options.source !== 'store') return;
+    if (this.options.source !== 'store') return;
     const { machineId } = this.options;
+    if (!this.checkTimer) {
+      this.checkTimer = setInterval(() => void this.reload(), this.options.checkEveryMs ?? DEFAULT_MACHINE_CHECK_MS);
+      this.checkTimer.unref();
+    }
+    if (this.stopWatching) return;
     this.stopWatching = this.options.store.watchMachines((change) => {
       if (!change || change.machineId === machineId) void this.reload();
     });
@@ -131,15 +153,33 @@ export class MachineSource {
   }
 
   /** A new version in the store reaches the running charts without a redeploy. */
-  private async reload(): Promise<void> {
-    if (!this.versions || this.options.source !== 'store') return;
+  private reload(): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.reloadAgain = false;
+        await this.loadNewest();
+      } while (this.reloadAgain && !this.closed);
+    })().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async loadNewest(): Promise<void> {
+    if (this.closed || !this.versions || this.options.source !== 'store') return;
     try {
       const newest = await this.newestStored();
-      if (!newest || newest.version <= this.versions.current.version) return;
+      this.lastFailure = undefined;
+      // Closed meanwhile (a redeploy): the node's successor loads it for itself.
+      if (this.closed || !newest || newest.version <= this.versions.current.version) return;
       this.versions.setCurrent(newest.machine, newest.version, newest.migrate);
       this.options.onLoaded?.(newest.version);
     } catch (err) {
-      this.options.onError?.(`machine "${this.machineId}": the newest version was not loaded: ${messageOf(err)}`);
+      const failure = `machine "${this.machineId}": the newest version was not loaded: ${messageOf(err)}`;
+      if (failure !== this.lastFailure && !this.closed) this.options.onError?.(failure);
+      this.lastFailure = failure;
     }
   }
 
