@@ -205,23 +205,37 @@ export class ChartSidebar {
   markDeployed(): void {
     this.deployed = new Set();
     editorWindow().RED.nodes.eachNode((node) => {
-      if (node.type === 'xstate-chart') this.deployed.add(node.id);
+      if (node.type === 'xstate-chart' || node.type.startsWith('subflow:')) this.deployed.add(node.id);
     });
     this.fillNodes();
   }
 
   /**
-   * The select: the deployed, enabled chart nodes, by label, with the flow they are on. Nodes inside a
-   * subflow are left out: the runtime runs them under other ids, one per subflow instance.
+   * The select: the deployed, enabled chart nodes, by label, with the flow they are on. A chart node
+   * inside a subflow runs once per instance of it on a flow, under the id Node-RED (3.1 and later)
+   * gives a node of an instance: `{instance id}-{node id}`; instances inside other subflows are left out.
    */
   fillNodes(): void {
     const red = editorWindow().RED;
     const nodes: { id: string; label: string }[] = [];
+    const onFlow = (node: EditorNode) => {
+      const flow = node.z ? red.nodes.workspace(node.z) : null;
+      return flow && !flow.disabled ? flow : null;
+    };
+    const withFlow = (label: string, flow: { label?: string }) => (flow.label ? `${label} — ${flow.label}` : label);
     red.nodes.eachNode((node) => {
       if (node.type !== 'xstate-chart' || !this.deployed.has(node.id) || node.d) return;
-      const flow = node.z ? red.nodes.workspace(node.z) : null;
-      if (!flow || flow.disabled) return;
-      nodes.push({ id: node.id, label: flow.label ? `${nodeLabel(node)} — ${flow.label}` : nodeLabel(node) });
+      const flow = onFlow(node);
+      if (flow) {
+        nodes.push({ id: node.id, label: withFlow(nodeLabel(node), flow) });
+        return;
+      }
+      const subflow = node.z ? red.nodes.subflow(node.z) : null;
+      if (!subflow) return;
+      red.nodes.eachNode((instance) => {
+        const instanceFlow = instance.type === `subflow:${subflow.id}` && this.deployed.has(instance.id) && !instance.d ? onFlow(instance) : null;
+        if (instanceFlow) nodes.push({ id: `${instance.id}-${node.id}`, label: withFlow(`${nodeLabel(node)} (${instance.name || subflow.name || instance.id})`, instanceFlow) });
+      });
     });
     nodes.sort((a, b) => a.label.localeCompare(b.label));
     const signature = JSON.stringify(nodes);

@@ -33,6 +33,7 @@ export interface RedApi {
     node(id: string): EditorNode | null;
     eachNode(callback: (node: EditorNode) => boolean | void): void;
     workspace(id: string): { id: string; label?: string; disabled?: boolean } | null;
+    subflow(id: string): { id: string; name?: string } | null;
   };
   sidebar: {
     addTab(options: Record<string, unknown>): void;

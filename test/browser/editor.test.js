@@ -10,7 +10,7 @@ const { kitchen, expectedDiagram } = require('../fixtures/diagram');
 const { mqttBroker, closeBroker, describeIf, itIf, skipReason } = require('../support/env');
 const { MqttRecorder } = require('../support/mqtt-client');
 const { flowAnswers } = require('../support/flows');
-const { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, startExample, openEditor, setDefinition, setMigrate, openChartDialog, screenshot: shoot } = require('../support/editor-session');
+const { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, startExample, openEditor, openSidebarWith, setDefinition, setMigrate, openChartDialog, screenshot: shoot } = require('../support/editor-session');
 
 const TOPIC = `xstate-chart/${CHART_NODE}/`;
 const BULK = 10000;
@@ -111,24 +111,7 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
   const active = (scope) => page.evaluate((scope) => Array.from(document.querySelectorAll(`${scope} svg.xstate-diagram [data-state].active`), (g) => g.getAttribute('data-state')).sort(), scope);
 
   /** Shows the xstate sidebar tab with the example's chart node picked. */
-  async function openSidebar() {
-    const sidebar = page.locator('.xstate-sidebar');
-    if (!(await sidebar.isVisible())) {
-      // Its icon in the sidebar's tab bar, or, when the sidebar is too narrow for it, the bar's menu.
-      const icon = page.locator('#red-ui-tab-xstate-link-button');
-      if (await icon.isVisible()) await icon.click();
-      else {
-        await page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
-        await page.locator('#red-ui-tabs-menu-option-xstate').click();
-      }
-    }
-    const select = sidebar.locator('select.xstate-node-select');
-    if ((await select.inputValue()) !== CHART_NODE) {
-      await sidebar.locator(`select.xstate-node-select option[value="${CHART_NODE}"]`).waitFor({ state: 'attached' });
-      await select.selectOption(CHART_NODE);
-    }
-    return sidebar;
-  }
+  const openSidebar = () => openSidebarWith(page, CHART_NODE);
 
   it('the chart dialog draws the machine, lists a broken definition’s problems with their paths and marks the line', async () => {
     const dialog = await openChartDialog(page);

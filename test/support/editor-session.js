@@ -81,6 +81,25 @@ async function openEditor(browser, url, { width = 1500, height = 950, beforeGoto
   return { page, errors };
 }
 
+/** Shows the xstate sidebar tab (its icon, or the tab bar's menu when the sidebar is narrow) with the chart node `nodeId` picked. */
+async function openSidebarWith(page, nodeId) {
+  const sidebar = page.locator('.xstate-sidebar');
+  if (!(await sidebar.isVisible())) {
+    const icon = page.locator('#red-ui-tab-xstate-link-button');
+    if (await icon.isVisible()) await icon.click();
+    else {
+      await page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
+      await page.locator('#red-ui-tabs-menu-option-xstate').click();
+    }
+  }
+  const select = sidebar.locator('select.xstate-node-select');
+  if ((await select.inputValue()) !== nodeId) {
+    await sidebar.locator(`select.xstate-node-select option[value="${nodeId}"]`).waitFor({ state: 'attached' });
+    await select.selectOption(nodeId);
+  }
+  return sidebar;
+}
+
 /** Replaces the open dialog's definition text (monaco, Node-RED 4's default, or ace): with `change(text)`, or with a string. */
 function setDefinition(page, change) {
   const source = typeof change === 'function' ? change.toString() : `() => ${JSON.stringify(change)}`;
@@ -139,4 +158,4 @@ async function screenshot(page, name, handle, widen) {
   await page.screenshot({ path: path.resolve(root, dir, `editor-${name}.png`) });
 }
 
-module.exports = { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, STORE_NODE, exampleFlow, startExample, openEditor, setDefinition, setMigrate, openChartDialog, screenshot };
+module.exports = { CHROMIUM, CHROMIUM_ARGS, CHART_NODE, STORE_NODE, exampleFlow, startExample, openEditor, openSidebarWith, setDefinition, setMigrate, openChartDialog, screenshot };
