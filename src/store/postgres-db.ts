@@ -82,10 +82,13 @@ export function openPostgres(options: PostgresOptions): Db {
       await pool.query(text);
     },
   };
-  /** In a transaction a refused name fails the transaction: names are used there only while the pool prepares at all. */
+  /**
+   * In a transaction a refused name would fail the whole transaction, with nothing to run again:
+   * names are not used there (the group commit, the one named statement, runs outside one).
+   */
   const inTransaction = (client: PoolClient): Queryable => ({
-    async query(text, params, queryOptions?: QueryOptions) {
-      return resultOf(await (queryOptions?.name && preparing() ? client.query(named(text, params, queryOptions.name)) : client.query(text, params)));
+    async query(text, params) {
+      return resultOf(await client.query(text, params));
     },
     async exec(text) {
       await client.query(text);
