@@ -8,7 +8,7 @@
 //   npm run bench -- --smoke           one short round of a and b (CI: the bench must not rot)
 //   options: --rounds 5 --seconds 5 --window 400 --charts 1000 --samples 300
 //            --paths function,postgres,embedded (a: e.g. one path alone under --profile)
-//            --scale-charts 1000000 --touch 100000 (d)
+//            --scale-charts 1000000 --touch 100000 --cache-bytes 0 (d; 0: the package's default cache)
 //            --timers 100000 --timer-rate 200 --timer-seconds 20 --overdue 10000 (e)
 //            --out bench/results/<date>.json
 //            --profile   CPU profiles of the Node-RED processes (bench/results/profiles/<run>/),
@@ -43,6 +43,8 @@ const defaults = {
   samples: 300,
   scaleCharts: 1000000,
   touch: 100000,
+  // d: settings.js xstate.cache.maxBytes for its Node-RED (0: the package's default).
+  cacheBytes: 0,
   timers: 100000,
   timerRate: 200,
   timerSeconds: 20,

@@ -116,6 +116,8 @@ class BenchContext {
     const timer = setTimeout(() => nr.kill(), 20000);
     await nr.stop();
     clearTimeout(timer);
+    // BENCH_NODE_RED_OUTPUT=<path prefix>: keep what the process printed (e.g. --node-args=--trace-gc).
+    if (process.env.BENCH_NODE_RED_OUTPUT) fs.writeFileSync(`${process.env.BENCH_NODE_RED_OUTPUT}-${path.basename(nr.userDir ?? 'nr')}.log`, nr.output);
   }
 
   /** The Node-RED process's resident memory in MB (Linux /proc). */

@@ -28,7 +28,7 @@ function randomIds(count, lo, hi) {
 }
 
 module.exports = async function scale(ctx) {
-  const { scaleCharts, touch, window } = ctx.options;
+  const { scaleCharts, touch, window, cacheBytes } = ctx.options;
   const storeConfig = ctx.postgresStore('scale');
   const machineId = await seedChart(storeConfig, ring, [{ type: 'next' }]);
   const sql = await ctx.sql();
@@ -44,7 +44,7 @@ module.exports = async function scale(ctx) {
 
   const broker = await ctx.broker(true);
   const prefix = `bench/${ctx.runId}/scale`;
-  const nr = await ctx.nodeRed(namespaced(chartFlow({ brokerUrl: broker.url, prefix, store: storeConfig, definition: ring }), 'scale'), { label: 'scale', nodeArgs: ['--inspect=127.0.0.1:0'] });
+  const nr = await ctx.nodeRed(namespaced(chartFlow({ brokerUrl: broker.url, prefix, store: storeConfig, definition: ring }), 'scale'), { label: 'scale', nodeArgs: ['--inspect=127.0.0.1:0'], settings: cacheBytes > 0 ? { xstate: { cache: { maxBytes: cacheBytes } } } : {} });
   const client = await ctx.client(broker);
   await client.watch(prefix);
   await client.ready(prefix);
@@ -86,7 +86,7 @@ module.exports = async function scale(ctx) {
   const warm = await client.oneAtATime({ prefix, chartIds: touched.slice(-EVENT_SAMPLES), samples: EVENT_SAMPLES, tag: 'warm' });
   await ctx.stopNodeRed(nr);
   return {
-    setup: { charts: scaleCharts, touched: touch, cache: 'default (settings.js xstate.cache.maxBytes unset)', insertSeconds: round(insertSeconds, 1), chartsTableMb: Math.round(Number(size[0].bytes) / 2 ** 20) },
+    setup: { charts: scaleCharts, touched: touch, cache: cacheBytes > 0 ? `settings.js xstate.cache.maxBytes ${cacheBytes}` : 'default (settings.js xstate.cache.maxBytes unset)', insertSeconds: round(insertSeconds, 1), chartsTableMb: Math.round(Number(size[0].bytes) / 2 ** 20) },
     rssMb: { afterStart: rssAfterStart, afterTouch: rssAfterTouch, settling, afterGc: rssAfterGc },
     heapMb: { afterStartGc: heapAfterStart, peakDuringTouch: heapPeakDuringTouch, afterTouchGc: heapAfterTouch },
     touchEventsPerSecond: round(touchedRun.rate),
