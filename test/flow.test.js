@@ -13,6 +13,7 @@ const { helper, allNodes, chartFlow, flowAnswers } = require('./support/node-red
 const { marketplace, withHistory, ticker } = require('./fixtures/machines');
 
 const switchNode = require('@node-red/nodes/core/function/10-switch.js');
+const { hooks } = require('@node-red/util');
 
 const isState = (prefix, chartId, predicate = () => true) => (m) => m.topic === `${prefix}/${chartId}/state` && m.json && predicate(m.json);
 
@@ -191,6 +192,39 @@ for (const backend of backends) {
       const { rows } = await db.query(`select count(*) as n from "${db.schema}".outbox`);
       assert.equal(Number(rows[0].n), 0, 'nothing waits in the outbox');
       assert.equal(client.filter((m) => /\/value\//.test(m.topic)).length, 0, 'the switch did drop the value messages');
+    });
+
+    it('hands mqtt out the JSON text of a payload on an output wired only to mqtt out, and a copy of the object elsewhere', async () => {
+      // Output 0 (state, values) goes to mqtt out only; output 1 (actions) to mqtt out and a helper node.
+      const handed = [];
+      hooks.add('preDeliver.payloadTextTest', (event) => {
+        if (event.source.id === 'chart') handed.push({ to: event.destination.id, topic: event.msg.topic, payload: event.msg.payload });
+      });
+      try {
+        await helper.load(allNodes, chartFlow({ brokerUrl: broker.url, store, prefix, definition: marketplace, extra: [{ id: 'seen', type: 'helper' }] })
+          .map((n) => (n.id === 'chart' ? { ...n, wires: [['out'], ['out', 'seen'], ['out']] } : n)));
+        await flowAnswers(client, prefix);
+        await client.publish(`${prefix}/order-11/event`, { type: 'reject', id: 'e-11' });
+        const published = await client.waitFor(isState(prefix, 'order-11'));
+        const action = await client.waitFor((m) => m.topic === `${prefix}/order-11/action/rejectOffer`);
+        await helper.getNode('chart').xstate.drained();
+
+        const state = handed.find((h) => h.topic === `${prefix}/order-11/state`);
+        assert.equal(typeof state.payload, 'string', 'mqtt out is handed the state as text');
+        assert.equal(state.payload, published.text, 'and publishes exactly that text');
+        assert.deepEqual(JSON.parse(state.payload).metadata.event, { type: 'reject', id: 'e-11' });
+        const root = handed.find((h) => h.topic === `${prefix}/order-11/value/Workflow`);
+        assert.equal(root.payload, JSON.stringify({ Negotiate: 'Reject' }), 'an object value too');
+        assert.equal(handed.find((h) => h.topic === `${prefix}/order-11/value/Negotiate`).payload, 'Reject', 'a text value stays as it is');
+
+        const actions = handed.filter((h) => h.topic === `${prefix}/order-11/action/rejectOffer`);
+        assert.deepEqual(actions.map((h) => h.to).sort(), ['out', 'seen']);
+        for (const copy of actions) assert.equal(typeof copy.payload, 'object', `${copy.to} is handed an object where another node shares the output`);
+        assert.deepEqual(actions[0].payload, action.json);
+        assert.notEqual(actions[0].payload, actions[1].payload, 'each node its own copy');
+      } finally {
+        hooks.remove('*.payloadTextTest');
+      }
     });
 
     it('continues every chart from its persisted state after a restart, history and context intact', async () => {

@@ -245,7 +245,7 @@ export class Delivery implements DeliveryPort {
     const sends: Array<Array<NodeMessage | null>> = [];
     const followed: string[] = [];
     for (const message of messages) {
-      const msg = toNodeMessage(message);
+      const msg = toNodeMessage(message, this.downstream.publishesText(message.output));
       msg._msgid = messageId();
       const ports: Array<NodeMessage | null> = [null, null, null];
       ports[message.output] = msg;

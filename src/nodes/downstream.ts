@@ -20,6 +20,8 @@ interface WiredNode {
 export class Downstream implements Route {
   /** Every `mqtt out` node reachable from the chart node. */
   readonly mqttOut: WiredNode[];
+  /** Per output of the chart node: whether every node wired to it is an `mqtt out` (and one is). */
+  private readonly onlyMqttOut: boolean[];
   private readonly leads = new Map<string, boolean>();
 
   constructor(
@@ -28,6 +30,16 @@ export class Downstream implements Route {
     private readonly maxNodes = 200,
   ) {
     this.mqttOut = this.reachable((start.wires ?? []).flat(), start.id).filter((node) => node.type === 'mqtt out');
+    this.onlyMqttOut = (start.wires ?? []).map((ids) => ids.length > 0 && ids.every((id) => (RED.nodes.getNode(id) as WiredNode | null)?.type === 'mqtt out'));
+  }
+
+  /**
+   * Whether a message on this output may carry its payload as JSON text: every node wired to it is
+   * an `mqtt out`, which publishes an object payload as `JSON.stringify` of it and text as it is, so
+   * the bytes published are the same, without parsing a copy of the payload for it to serialize again.
+   */
+  publishesText(output: number): boolean {
+    return this.onlyMqttOut[output] === true;
   }
 
   /** Whether every `mqtt out` node downstream is connected (the broker node emits no event for it). */

@@ -3,13 +3,22 @@ import type { NodeMessage } from './node-red';
 
 /**
  * Node-RED message for an outgoing message; payloads are copied so no flow can touch a chart's state
- * (parsed from their JSON when it was made already: cheaper than a structured clone).
+ * (parsed from their JSON when it was made already: cheaper than a structured clone). With `asText`
+ * (the message goes only to `mqtt out` nodes, see Downstream.publishesText) an object payload whose
+ * JSON is known is that JSON text: what `mqtt out` would have made of the object.
  */
-export function toNodeMessage(message: OutMessage): NodeMessage {
+export function toNodeMessage(message: OutMessage, asText = false): NodeMessage {
   const { payload, payloadJson } = message;
   return {
     topic: message.topic,
-    payload: typeof payload !== 'object' || payload === null ? payload : payloadJson !== undefined ? JSON.parse(payloadJson) : structuredClone(payload),
+    payload:
+      typeof payload !== 'object' || payload === null
+        ? payload
+        : payloadJson !== undefined
+          ? asText
+            ? payloadJson
+            : JSON.parse(payloadJson)
+          : structuredClone(payload),
     retain: message.retain,
     qos: 1,
     chartId: message.xstate.chartId,

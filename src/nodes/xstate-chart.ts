@@ -184,7 +184,7 @@ export default function registerChartNode(RED: NodeAPI): void {
               showStatus(true);
             },
             onTimerOutcome: (outcome) => {
-              if (outcome.kind === 'rejected') node.send([null, null, outcome.messages.map(toNodeMessage)]);
+              if (outcome.kind === 'rejected') node.send([null, null, outcome.messages.map((message) => toNodeMessage(message))]);
               noteOutcome(outcome);
             },
             onPendingTimers: (pending) => {
@@ -241,7 +241,7 @@ export default function registerChartNode(RED: NodeAPI): void {
         return { kind: 'rejected', chartId, error, messages: [message] };
       });
       noteOutcome(outcome);
-      if (outcome.kind === 'rejected') send([null, null, outcome.messages.map(toNodeMessage)]);
+      if (outcome.kind === 'rejected') send([null, null, outcome.messages.map((message) => toNodeMessage(message))]);
       return outcome;
     };
 
