@@ -155,6 +155,36 @@ describe('outbox relay rules (in-memory store)', function () {
     assert.equal(store.rows.length, 0, 'nothing left behind');
   });
 
+  it('after a failed send, sends again only what the store still has: a row delivered meanwhile elsewhere is not sent again', async () => {
+    const store = new MemoryOutbox();
+    let refuse;
+    const refused = new Promise((resolve) => (refuse = resolve));
+    let release;
+    const released = new Promise((resolve) => (release = resolve));
+    // The first send (b:1) fails, once its row was delivered and cleared by another process meanwhile.
+    const d = destination(async (n) => {
+      if (n === 1) {
+        refuse();
+        await released;
+        throw new Error('broker refused');
+      }
+    });
+    const r = relay({ store, owner: 'A', deliver: d.deliver });
+    await r.start();
+    store.add('b', 1, 'A');
+    r.committed('b', 1, messages('b', 1));
+    await refused;
+    await store.clearOutbox('M', [{ chartId: 'b', seq: 1 }]);
+    release();
+    await r.drained();
+    store.add('b', 2, 'A');
+    r.committed('b', 2, messages('b', 2));
+    await d.until((x) => seqsOf(x.delivered, 'b').includes(2));
+    await r.drained();
+    assert.deepEqual(d.attempts, [[['b', 1]], [['b', 2]]], 'b:1 was not sent again: the store no longer had it');
+    assert.equal(store.rows.length, 0);
+  });
+
   it('sends never acknowledged are retried, then reported and given up; the chart goes on', async () => {
     const store = new MemoryOutbox();
     const gaveUp = [];

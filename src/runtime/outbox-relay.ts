@@ -1,5 +1,5 @@
 import type { OutMessage } from '../engine/messages';
-import type { OutboxEntry, OutboxRow } from '../store/sql/outbox';
+import type { OutboxRow } from '../store/sql/outbox';
 
 /** What the relay needs of a store; {@link ChartStore} is one. */
 export interface OutboxStore {
@@ -43,11 +43,22 @@ export interface RelayOptions {
   onGiveUp?: (entry: { chartId: string; seq: number }, err: unknown) => void;
 }
 
+/**
+ * A transition whose messages wait to be sent. Its messages are let go once handed over: the
+ * delivery holds what it needs until they are acknowledged, and a hand-over that fails sends the
+ * chart's transitions again only from what the store still has (see {@link OutboxRelay.failed}).
+ */
+interface QueuedTransition {
+  chartId: string;
+  seq: number;
+  messages?: OutMessage[];
+}
+
 /** The messages of one chart on their way out. */
 interface Lane {
   chartId: string;
   /** Transitions to send next, in seq order, each following the one before. */
-  queue: OutboxEntry[];
+  queue: QueuedTransition[];
   /** Highest seq of the chart this relay delivered; undefined when it does not know. */
   lastSeq?: number;
   /** Highest seq of the send in flight. */
@@ -229,8 +240,9 @@ export class OutboxRelay {
     lane.busy = true;
     const group = lane.queue.splice(0, this.options.batch);
     lane.sendingSeq = group[group.length - 1].seq;
-    const messages = group.flatMap((entry) => entry.messages as OutMessage[]);
-    const sent = this.options.deliver(messages).then(
+    // Transitions without messages were handed over before and are gone from the store: delivered.
+    const messages = group.flatMap((entry) => entry.messages ?? []);
+    const sent = (messages.length > 0 ? this.options.deliver(messages) : Promise.resolve()).then(
       () => {
         lane.lastSeq = group[group.length - 1].seq;
         lane.timeouts = 0;
@@ -238,6 +250,10 @@ export class OutboxRelay {
       },
       (err) => this.failed(lane, group, err),
     );
+    // Under load a hand-over waits tens of milliseconds for the broker's acknowledgement: long
+    // enough for V8 to promote whatever it holds to its old generation. Its messages are not
+    // needed again (a failed one is read again from the store), so they are let go now.
+    for (const entry of group) entry.messages = undefined;
     void this.track(sent).finally(() => {
       lane.busy = false;
       lane.sendingSeq = undefined;
@@ -245,7 +261,14 @@ export class OutboxRelay {
     });
   }
 
-  private failed(lane: Lane, group: OutboxEntry[], err: unknown): void {
+  /**
+   * A hand-over failed (or was never acknowledged). Its transitions go back to the head of the
+   * chart's queue, without their messages (let go when handed over), and the chart reads its rows
+   * again before it sends anything: those still in the outbox come back with their messages, and
+   * those gone from it were delivered meanwhile (by another relay that adopted them) and are not
+   * sent again.
+   */
+  private failed(lane: Lane, group: QueuedTransition[], err: unknown): void {
     let rest = group;
     if (err instanceof DeliveryTimeout && ++lane.timeouts >= this.options.maxTimeouts) {
       // Never acknowledged, again and again (a flow that never completes it): report the oldest
@@ -300,7 +323,7 @@ export class OutboxRelay {
           continue;
         }
         const newest = stored.length > 0 ? stored[stored.length - 1].seq : 0;
-        lane.queue = [...stored.map(({ chartId, seq, messages }) => ({ chartId, seq, messages })), ...lane.queue.filter((entry) => entry.seq > newest)];
+        lane.queue = [...stored.map(({ chartId, seq, messages }) => ({ chartId, seq, messages: messages as OutMessage[] })), ...lane.queue.filter((entry) => entry.seq > newest)];
         lane.needsRead = false;
         lane.waits = 0;
       }
@@ -380,7 +403,7 @@ export class OutboxRelay {
     if (!this.stopped) this.renewTimer = setTimeout(() => void this.renew(), this.leaseLost ? this.options.retryMs * 10 : leaseMs / 3);
   }
 
-  private cleared(group: OutboxEntry[]): void {
+  private cleared(group: QueuedTransition[]): void {
     for (const entry of group) this.toClear.push({ chartId: entry.chartId, seq: entry.seq });
     this.clearSoon();
   }
