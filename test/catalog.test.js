@@ -68,4 +68,51 @@ describe('message catalog and help', () => {
     const definition = parseDefinition(example);
     assert.equal(definition.id, 'Door');
   });
+
+  it("every chart error's text is in xstate-chart's catalog under chartErrors, and every one there is used", () => {
+    const texts = catalog('xstate-chart')['xstate-chart'].chartErrors;
+    const used = new Set();
+    const walk = (dir) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith('.ts')) for (const m of fs.readFileSync(file, 'utf8').matchAll(/errorText\('([A-Za-z0-9]+)'/g)) used.add(m[1]);
+      }
+    };
+    walk(path.join(root, 'src'));
+    assert.ok(used.size > 40, `${used.size} keys used`);
+    for (const key of used) assert.equal(typeof texts[key], 'string', `chartErrors.${key} is in the catalog`);
+    for (const key of Object.keys(texts)) assert.ok(used.has(key), `chartErrors.${key} is used`);
+  });
+});
+
+describe('chart errors in Node-RED\'s language', () => {
+  const { helper, translate } = require('./support/node-red');
+  const { hooks } = require('@node-red/util');
+  const chartModule = require('../nodes/xstate-chart/xstate-chart.js');
+
+  afterEach(async () => {
+    await helper.unload();
+    // The translation is the process's: later tests read the package's English again.
+    require('../dist/index.js').useTranslation(undefined);
+  });
+
+  it('come from the catalog through RED._: a translated text reaches the error output and Catch nodes', async () => {
+    const german = { 'chartErrors.emptyEvent': 'Das Ereignis ist leer: sende {"type": "..."} oder einen Ereignistyp.' };
+    const chartNode = (RED) => chartModule(Object.assign(RED, { hooks: RED.hooks ?? hooks, _: (key, values) => german[key.split(':').pop().replace(/^xstate-chart\./, '')] ?? translate(key, values) }));
+    const definition = JSON.stringify({ id: 'Lamp', initial: 'off', states: { off: { on: { toggle: 'on' } }, on: { on: { toggle: 'off' } } } });
+    await helper.load([chartNode], [
+      { id: 'chart', type: 'xstate-chart', source: 'inline', definition, wires: [[], [], ['errors']] },
+      { id: 'errors', type: 'helper' },
+    ]);
+    const error = new Promise((resolve) => helper.getNode('errors').on('input', resolve));
+    helper.getNode('chart').receive({ chartId: 'lamp-1', payload: '' });
+    const msg = await error;
+    assert.equal(msg.payload.code, 'invalid_event');
+    assert.equal(msg.payload.message, german['chartErrors.emptyEvent']);
+    // Where Node-RED has no text, the package's English.
+    const english = new Promise((resolve) => helper.getNode('errors').on('input', resolve));
+    helper.getNode('chart').receive({ chartId: 'lamp-1', payload: '{"type":"xstate.init"}' });
+    assert.equal((await english).payload.message, 'The event type "xstate.init" is reserved for XState\'s own events.');
+  });
 });

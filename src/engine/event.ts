@@ -1,4 +1,5 @@
 import { ChartError, messageOf } from './errors';
+import { errorText } from './texts';
 import { findUnsafeJson, isPlainObject } from './json';
 import type { EventObject } from './machine';
 
@@ -15,7 +16,7 @@ export function isValidChartId(chartId: unknown): chartId is string {
 export function checkChartId(chartId: unknown): string {
   if (isValidChartId(chartId)) return chartId;
   const shown = typeof chartId === 'string' ? JSON.stringify(chartId.slice(0, 140)) : String(chartId);
-  throw new ChartError('invalid_event', `The chartId ${shown} is invalid: use 1 to 128 characters of A-Z a-z 0-9 _ - . :`);
+  throw new ChartError('invalid_event', errorText('invalidChartId', { chartId: shown }));
 }
 
 /**
@@ -26,7 +27,7 @@ export function checkTopicPrefix(prefix: unknown, fallback: string): string {
   const text = typeof prefix === 'string' ? prefix.trim().replace(/\/+$/, '') : '';
   if (text === '') return fallback;
   if (/[+#\u0000-\u001f\u007f]/.test(text)) {
-    throw new ChartError('definition_invalid', `The topic prefix ${JSON.stringify(text)} contains + # or a control character: it begins every published topic, where MQTT does not allow them.`);
+    throw new ChartError('definition_invalid', errorText('invalidTopicPrefix', { prefix: JSON.stringify(text) }));
   }
   return text;
 }
@@ -50,19 +51,19 @@ export function parseEvent(payload: unknown, maxBytes = MAX_EVENT_BYTES): EventO
     try {
       value = utf8.decode(value);
     } catch {
-      throw new ChartError('invalid_event', 'The event payload is not valid UTF-8 text.');
+      throw new ChartError('invalid_event', errorText('notUtf8'));
     }
   }
   if (typeof value === 'string') {
     const bytes = Buffer.byteLength(value);
     if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
     const text = value.trim();
-    if (text === '') throw new ChartError('invalid_event', 'The event payload is empty: send {"type": "..."} or a plain event type.');
+    if (text === '') throw new ChartError('invalid_event', errorText('emptyEvent'));
     if (/^[[{"]/.test(text) || text === 'null' || text === 'true' || text === 'false' || /^-?\d/.test(text)) {
       try {
         value = JSON.parse(text);
       } catch (err) {
-        throw new ChartError('invalid_event', `The event payload is not valid JSON: ${messageOf(err)}`);
+        throw new ChartError('invalid_event', errorText('notJson', { message: messageOf(err) }));
       }
     } else {
       value = { type: text };
@@ -72,27 +73,27 @@ export function parseEvent(payload: unknown, maxBytes = MAX_EVENT_BYTES): EventO
     try {
       bytes = Buffer.byteLength(JSON.stringify(value));
     } catch (err) {
-      throw new ChartError('invalid_event', `The event is not JSON data: ${messageOf(err)}`);
+      throw new ChartError('invalid_event', errorText('notJsonData', { message: messageOf(err) }));
     }
     if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
   }
   if (!isPlainObject(value)) {
-    throw new ChartError('invalid_event', 'The event must be a JSON object with a string "type" (or a plain event type).');
+    throw new ChartError('invalid_event', errorText('notObject'));
   }
   const unsafe = findUnsafeJson(value);
-  if (unsafe) throw new ChartError('invalid_event', `The event is not plain JSON data: ${unsafe}.`);
+  if (unsafe) throw new ChartError('invalid_event', errorText('notPlainJson', { reason: unsafe }));
   const { type, data, id } = value;
   if (typeof type !== 'string' || type.trim() === '') {
-    throw new ChartError('invalid_event', 'The event has no string "type".');
+    throw new ChartError('invalid_event', errorText('noType'));
   }
   if (type.length > EVENT_TYPE_MAX) {
-    throw new ChartError('invalid_event', `The event type is ${type.length} characters long; the limit is ${EVENT_TYPE_MAX}.`);
+    throw new ChartError('invalid_event', errorText('typeTooLong', { length: type.length, max: EVENT_TYPE_MAX }));
   }
   if (type.startsWith('xstate.')) {
-    throw new ChartError('invalid_event', `The event type "${type}" is reserved for XState's own events.`);
+    throw new ChartError('invalid_event', errorText('reservedType', { type }));
   }
   if (id !== undefined && (typeof id !== 'string' || id === '' || id.length > EVENT_ID_MAX)) {
-    throw new ChartError('invalid_event', `The event "id" must be a string of 1 to ${EVENT_ID_MAX} characters.`);
+    throw new ChartError('invalid_event', errorText('invalidId', { max: EVENT_ID_MAX }));
   }
   const event: EventObject = { type };
   if (data !== undefined) event.data = structuredClone(data);
@@ -101,5 +102,5 @@ export function parseEvent(payload: unknown, maxBytes = MAX_EVENT_BYTES): EventO
 }
 
 function tooLarge(bytes: number, maxBytes: number): ChartError {
-  return new ChartError('invalid_event', `The event is ${bytes} bytes; the limit is ${maxBytes} bytes.`);
+  return new ChartError('invalid_event', errorText('eventTooLarge', { bytes, max: maxBytes }));
 }

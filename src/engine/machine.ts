@@ -8,6 +8,7 @@ import {
   type ExecutableActionObject,
 } from 'xstate';
 import { ChartError, messageOf } from './errors';
+import { errorText } from './texts';
 import { isoDelayKeys, parseDefinition, type ImplementationNames } from './definition';
 import { isoDurationMs } from './delays';
 import { declarativeImplementations } from './declarative';
@@ -59,7 +60,7 @@ export function compileMachine(source: unknown, options: CompileOptions = {}): C
   for (const [section, builtIn] of [['guards', declarative.guards], ['actions', declarative.actions]] as const) {
     for (const name of Object.keys(builtIn)) {
       if (implementations[section]?.[name] !== undefined) {
-        throw new ChartError('definition_invalid', `The implementation ${section}.${name} would replace the built-in JSON Logic "${name}": choose another name.`);
+        throw new ChartError('definition_invalid', errorText('replacesBuiltIn', { section, name }));
       }
     }
   }
@@ -79,7 +80,7 @@ export function compileMachine(source: unknown, options: CompileOptions = {}): C
       delays: { ...isoDelays, ...implementations.delays },
     } as never);
   } catch (err) {
-    throw new ChartError('definition_invalid', `XState rejected the machine: ${messageOf(err)}`);
+    throw new ChartError('definition_invalid', errorText('xstateRejected', { message: messageOf(err) }));
   }
   const compiled: CompiledMachine = {
     id: logic.id,
@@ -94,7 +95,7 @@ export function compileMachine(source: unknown, options: CompileOptions = {}): C
   try {
     initialStep(compiled);
   } catch (err) {
-    throw new ChartError('definition_invalid', `The machine cannot enter its initial state: ${messageOf(err)}`);
+    throw new ChartError('definition_invalid', errorText('noInitialState', { message: messageOf(err) }));
   }
   return compiled;
 }
@@ -223,7 +224,7 @@ function run(compiled: CompiledMachine, compute: () => AnyMachineSnapshot): Step
   const snapshot = guarded(compute);
   const collected = compiled.collected.splice(0);
   if (snapshot.status === 'error') {
-    throw new ChartError('implementation_error', `The chart failed: ${messageOf(snapshot.error)}`);
+    throw new ChartError('implementation_error', errorText('chartFailed', { message: messageOf(snapshot.error) }));
   }
   const actions: ExternalAction[] = [];
   const timers: TimerChange[] = [];
@@ -251,6 +252,6 @@ function guarded<T>(compute: () => T): T {
   try {
     return compute();
   } catch (err) {
-    throw new ChartError('implementation_error', `A guard, action or delay threw: ${messageOf(err)}`, { cause: err });
+    throw new ChartError('implementation_error', errorText('implementationThrew', { message: messageOf(err) }), { cause: err });
   }
 }

@@ -1,6 +1,7 @@
 import type { AnyMachineSnapshot, AnyStateNode, StateValue } from 'xstate';
 import type { DefinitionProblem } from './definition';
 import { ChartError, messageOf } from './errors';
+import { errorText } from './texts';
 import { findUnsafeJson, isPlainObject, type JsonObject } from './json';
 import { restoreSnapshot, type CompiledMachine } from './machine';
 
@@ -23,19 +24,19 @@ export function parseMigrate(source: unknown): MigrateMap {
     try {
       value = JSON.parse(value);
     } catch (err) {
-      throw new ChartError('definition_invalid', `The state map ("migrate") is not valid JSON: ${messageOf(err)}`);
+      throw new ChartError('definition_invalid', errorText('migrateNotJson', { message: messageOf(err) }));
     }
   }
-  if (!isPlainObject(value)) throw new ChartError('definition_invalid', 'The state map ("migrate") must be an object { "states": { old: new }, "context": { key: default } }.');
+  if (!isPlainObject(value)) throw new ChartError('definition_invalid', errorText('migrateNotObject'));
   const unsafe = findUnsafeJson(value);
-  if (unsafe) throw new ChartError('definition_invalid', `The state map ("migrate") is not plain JSON data: ${unsafe}.`);
+  if (unsafe) throw new ChartError('definition_invalid', errorText('migrateNotPlain', { reason: unsafe }));
   const { states = {}, context = {}, ...rest } = value;
   const extra = Object.keys(rest);
-  if (extra.length > 0) throw new ChartError('definition_invalid', `The state map ("migrate") has unknown keys: ${extra.join(', ')} (it takes "states" and "context").`);
+  if (extra.length > 0) throw new ChartError('definition_invalid', errorText('migrateUnknownKeys', { keys: extra.join(', ') }));
   if (!isPlainObject(states) || !Object.values(states).every((to) => typeof to === 'string')) {
-    throw new ChartError('definition_invalid', 'The state map\'s "states" must map old state paths to new state paths, as text: { "Locked": "Closed.Locked" }.');
+    throw new ChartError('definition_invalid', errorText('migrateStates'));
   }
-  if (!isPlainObject(context)) throw new ChartError('definition_invalid', 'The state map\'s "context" must be an object of context keys to their default values.');
+  if (!isPlainObject(context)) throw new ChartError('definition_invalid', errorText('migrateContext'));
   return { states: states as Record<string, string>, context };
 }
 

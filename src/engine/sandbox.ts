@@ -1,6 +1,7 @@
 import * as vm from 'node:vm';
 import { assign, log, raise, sendTo } from 'xstate';
 import { ChartError, messageOf } from './errors';
+import { errorText } from './texts';
 import type { Implementations } from './machine';
 
 export interface SandboxOptions {
@@ -46,7 +47,7 @@ export function compileJavaScript(code: string | undefined, options: SandboxOpti
       return invoker.runInContext(context, { timeout });
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-        throw new ChartError('implementation_error', `An implementation ran longer than ${timeout} ms and was stopped.`);
+        throw new ChartError('implementation_error', errorText('implementationTimeout', { ms: timeout }));
       }
       throw err;
     } finally {
@@ -74,17 +75,17 @@ export function compileJavaScript(code: string | undefined, options: SandboxOpti
   try {
     result = new vm.Script(`(function () {\n${code}\n})()`, { filename: 'implementations.js' }).runInContext(context, { timeout });
   } catch (err) {
-    throw new ChartError('definition_invalid', `The JavaScript implementations failed to load: ${messageOf(err)}`);
+    throw new ChartError('definition_invalid', errorText('implementationsFailed', { message: messageOf(err) }));
   }
   if (result === null || typeof result !== 'object') {
-    throw new ChartError('definition_invalid', 'The JavaScript implementations must return an object { actions, guards, delays }.');
+    throw new ChartError('definition_invalid', errorText('implementationsNotObject'));
   }
   const implementations: Implementations = {};
   for (const section of SECTIONS) {
     const entries = (result as Record<string, unknown>)[section];
     if (entries === undefined) continue;
     if (entries === null || typeof entries !== 'object') {
-      throw new ChartError('definition_invalid', `The JavaScript implementations' "${section}" must be an object of named implementations.`);
+      throw new ChartError('definition_invalid', errorText('implementationsSection', { section }));
     }
     const out: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(entries)) {
@@ -92,7 +93,7 @@ export function compileJavaScript(code: string | undefined, options: SandboxOpti
       if (section === 'delays' && typeof value === 'number') out[name] = value;
       else if (isXStateAction) out[name] = value;
       else if (typeof value === 'function') out[name] = wrap(value as AnyFunction);
-      else throw new ChartError('definition_invalid', `The JavaScript implementation ${section}.${name} must be a function${section === 'delays' ? ' or a number of milliseconds' : ''}.`);
+      else throw new ChartError('definition_invalid', section === 'delays' ? errorText('delayNotFunction', { section, name }) : errorText('implementationNotFunction', { section, name }));
     }
     implementations[section] = out;
   }

@@ -1,4 +1,5 @@
 import { ChartError, messageOf, type ErrorCode } from '../engine/errors';
+import { errorText } from '../engine/texts';
 import { checkChartId, parseEvent } from '../engine/event';
 import { ANY_IMPLEMENTATIONS, DefinitionError, parseDefinition, type DefinitionProblem } from '../engine/definition';
 import { versionDigest } from '../engine/machine';
@@ -126,7 +127,7 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     handle(async (req) => {
       const node = chartNode(req.params.id);
       const detail = await node.chart(chartIdOf(req.params.chartId));
-      if (!detail) throw new ChartError('unknown_chart', `There is no chart "${req.params.chartId}".`);
+      if (!detail) throw new ChartError('unknown_chart', errorText('noChart', { chartId: req.params.chartId }));
       return detail;
     }),
   );
@@ -165,7 +166,7 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     write,
     handle(async (req) => {
       const node = chartNode(req.params.id);
-      if (!(await node.deleteChart(chartIdOf(req.params.chartId)))) throw new ChartError('unknown_chart', `There is no chart "${req.params.chartId}".`);
+      if (!(await node.deleteChart(chartIdOf(req.params.chartId)))) throw new ChartError('unknown_chart', errorText('noChart', { chartId: req.params.chartId }));
       return { deleted: true };
     }),
   );
@@ -197,7 +198,7 @@ export function registerStoreEndpoints(RED: NodeAPI): void {
       // The definition, or { definition, migrate } with the state map that moves running charts.
       const input = splitMachineInput(req.body);
       const definition = parseDefinition(input.definition, ANY_IMPLEMENTATIONS);
-      if (definition.id !== req.params.machineId) throw new ChartError('definition_invalid', `The definition's id "${String(definition.id)}" is not "${req.params.machineId}".`);
+      if (definition.id !== req.params.machineId) throw new ChartError('definition_invalid', errorText('definitionIdMismatch', { id: String(definition.id), machineId: req.params.machineId }));
       const earlier = (await store.loadMachineVersions(req.params.machineId)).map((v) => v.definition);
       const problems = migrateProblems(input.migrate, definition, earlier.length > 0 ? earlier : undefined);
       if (problems.length > 0) throw new DefinitionError(problems);

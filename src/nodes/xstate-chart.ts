@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ChartError, messageOf, userFacingError } from '../engine/errors';
+import { errorText } from '../engine/texts';
 import { chartIdFromTopic, checkChartId, checkTopicPrefix, parseEvent } from '../engine/event';
 import { compileMachine, type CompiledMachine, type EventObject, type Implementations } from '../engine/machine';
 import { compileJavaScript } from '../engine/sandbox';
@@ -19,7 +20,7 @@ import { ACK_TIMEOUT_MS, Delivery } from './delivery';
 import { dedupWindow, maxQueuePerChart, processLimits, sizeLimits, xstateSettings } from './settings';
 import { registerChartEndpoints, type ChartNodeApi } from './admin-api';
 import { LiveUpdates } from './live-updates';
-import { runtimeText } from './i18n';
+import { runtimeText, translateChartErrors } from './i18n';
 import type { StoreNode } from './xstate-store';
 
 export interface ChartConfig {
@@ -57,6 +58,7 @@ function relayOwner(RED: NodeAPI, nodeId: string): string {
 }
 
 export default function registerChartNode(RED: NodeAPI): void {
+  translateChartErrors(RED);
   function XStateChartNode(this: Node, config: ChartConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -76,7 +78,7 @@ export default function registerChartNode(RED: NodeAPI): void {
     let failure: ChartError | undefined;
     let machines: MachineSource | undefined;
     try {
-      if (!store) throw new ChartError('persistence_failed', storeNode?.configError ?? 'No xstate-store is configured for this node.');
+      if (!store) throw new ChartError('persistence_failed', storeNode?.configError ?? errorText('noStore'));
       prefix = checkTopicPrefix(config.topicPrefix, DEFAULT_PREFIX);
       const implementations: Implementations = compileJavaScript(config.implementations, {
         env: (name) => RED.util.getSetting(node, name),
@@ -84,7 +86,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       });
       compile = (definition: unknown): CompiledMachine =>
         compileMachine(definition, { implementations, logger: (...args: unknown[]) => node.log(args.map(String).join(' ')) });
-      if (source === 'store' && !machineId) throw new ChartError('definition_invalid', 'Set the machine id to read from the store.');
+      if (source === 'store' && !machineId) throw new ChartError('definition_invalid', errorText('noMachineId'));
       let migrate = NO_MIGRATE;
       if (source === 'inline') {
         compiled = compile(config.definition ?? '');
@@ -236,7 +238,7 @@ export default function registerChartNode(RED: NodeAPI): void {
     const handle = async (chartId: string, event: EventObject, send: SendFunction): Promise<Outcome> => {
       if (!service) throw failure as ChartError;
       const outcome = await service.dispatch(chartId, event).catch((err): Outcome => {
-        const error = err instanceof ChartError ? err : new ChartError('persistence_failed', `The event was not applied: the store is not ready (${messageOf(err)}).`);
+        const error = err instanceof ChartError ? err : new ChartError('persistence_failed', errorText('storeNotReady', { message: messageOf(err) }));
         const message = errorMessage(prefix, error, { chartId, event, machineId: compiled?.id ?? machineId, machineVersion: 0, timestamp: Date.now() });
         return { kind: 'rejected', chartId, error, messages: [message] };
       });
@@ -252,7 +254,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       let event;
       try {
         if (rawChartId === undefined) {
-          throw new ChartError('invalid_event', `No chart named: set msg.chartId or send to the topic ${prefix}/{chartId}/event (got topic ${JSON.stringify(msg.topic ?? null)}).`);
+          throw new ChartError('invalid_event', errorText('noChartNamed', { prefix, topic: JSON.stringify(msg.topic ?? null) }));
         }
         chartId = checkChartId(rawChartId);
         event = parseEvent(msg.payload, sizes.eventBytes);

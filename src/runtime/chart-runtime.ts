@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine/chart-state';
 import { ChartError, messageOf } from '../engine/errors';
+import { errorText } from '../engine/texts';
 import { initialStep, persistSnapshot, restoreSnapshot, stepIfAccepted, type CompiledMachine, type EventObject, type ExternalAction, type Step, type TimerChange } from '../engine/machine';
 import { mappedSnapshot, movedTimer, planMove, withDefaults, type Move } from '../engine/migrate';
 import { errorMessage, outboxRecordJson, preparePayloads, transitionMessages, type OutMessage } from '../engine/messages';
@@ -138,11 +139,11 @@ export class ChartRuntime {
   /** Queues an event for a chart; resolves once it is committed (or rejected). Never rejects. */
   dispatch(chartId: string, event: EventObject): Promise<Outcome> {
     if (this.queue.length(chartId) >= this.options.maxQueuePerChart) {
-      const error = new ChartError('persistence_failed', `The event was not applied: ${this.options.maxQueuePerChart} events of chart "${chartId}" are already waiting for the store.`);
+      const error = new ChartError('persistence_failed', errorText('queueFullChart', { max: this.options.maxQueuePerChart, chartId }));
       return Promise.resolve(this.reject(error, chartId, event));
     }
     if (!this.waiting.tryEnter()) {
-      const error = new ChartError('persistence_failed', `The event was not applied: ${this.waiting.max} events are already waiting in this process (xstate.queue.total in settings.js).`);
+      const error = new ChartError('persistence_failed', errorText('queueFullProcess', { max: this.waiting.max }));
       return Promise.resolve(this.reject(error, chartId, event));
     }
     return this.queue
@@ -206,13 +207,13 @@ export class ChartRuntime {
     let view = this.remembered(chartId) ?? (await this.read(chartId, eventId));
     for (let attempt = 1; ; attempt++) {
       if (attempt > COMPARE_AND_SET_ATTEMPTS) {
-        throw new ChartError('persistence_failed', `The event was not applied: the chart kept changing under it (${attempt - 1} attempts).`);
+        throw new ChartError('persistence_failed', errorText('keptChanging', { attempts: attempt - 1 }));
       }
       let { chart } = view;
       // An id among the applied ones is a fact, whatever else changed since.
       if (eventId !== undefined && (chart?.lastEventId === eventId || view.eventApplied)) return { kind: 'duplicate', chartId, messages: [] };
       if (!chart && fired) return { kind: 'ignored', chartId, messages: [] };
-      if (!chart && !create) throw new ChartError('unknown_chart', `There is no chart "${chartId}" of machine "${this.machine.id}", and this node does not create charts.`);
+      if (!chart && !create) throw new ChartError('unknown_chart', errorText('unknownChart', { chartId, machineId: this.machine.id }));
 
       const notices: OutMessage[] = [];
       let base: { machine: CompiledMachine; version: number; snapshot: AnyMachineSnapshot; seq: number };
@@ -254,8 +255,12 @@ export class ChartRuntime {
           return { kind: 'ignored', chartId, messages: [] };
         }
         if (!strict) return { kind: 'ignored', chartId, messages: [] };
-        const where = base.snapshot.status === 'done' ? 'the chart has reached its final state' : `state ${JSON.stringify(base.snapshot.value)} has no transition for it`;
-        throw new ChartError('event_not_accepted', `The event "${event.type}" is not accepted: ${where}.`);
+        throw new ChartError(
+          'event_not_accepted',
+          base.snapshot.status === 'done'
+            ? errorText('notAcceptedFinal', { type: event.type })
+            : errorText('notAcceptedState', { type: event.type, value: JSON.stringify(base.snapshot.value) }),
+        );
       }
       const committed = await this.commit({
         chartId,
@@ -306,7 +311,7 @@ export class ChartRuntime {
     if (json.snapshot.length > this.options.maxContextBytes) {
       const contextBytes = Buffer.byteLength(JSON.stringify(state.context));
       if (contextBytes > this.options.maxContextBytes) {
-        throw new ChartError('invalid_event', `The event would grow the context to ${contextBytes} bytes; the limit is ${this.options.maxContextBytes}.`);
+        throw new ChartError('invalid_event', errorText('contextTooLarge', { bytes: contextBytes, max: this.options.maxContextBytes }));
       }
     }
     const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
@@ -328,7 +333,7 @@ export class ChartRuntime {
       });
     } catch (err) {
       this.cache.delete(chartId);
-      throw new ChartError('persistence_failed', `The event was not applied: the store failed (${messageOf(err)}).`, { cause: err });
+      throw new ChartError('persistence_failed', errorText('storeFailed', { message: messageOf(err) }), { cause: err });
     }
     const { result } = outcome;
     if (result !== 'committed') {
@@ -381,7 +386,7 @@ export class ChartRuntime {
     if (chart.toldIncompatible === current.version) return;
     const error = new ChartError(
       'definition_incompatible',
-      `Chart "${chartId}" stays on version ${chart.version} of machine "${current.machine.id}": its state ${JSON.stringify(chart.snapshot.value)} cannot move to version ${current.version} (${reason}).`,
+      errorText('staysOnVersion', { chartId, version: chart.version, machineId: current.machine.id, value: JSON.stringify(chart.snapshot.value), newVersion: current.version, reason }),
     );
     notices.push(errorMessage(this.options.topicPrefix, error, { chartId, event, machineId: current.machine.id, machineVersion: chart.version, seq: chart.seq, timestamp: this.options.now() }));
   }
@@ -404,7 +409,7 @@ export class ChartRuntime {
     try {
       pending = await this.options.store.chartTimers(chart.machine.id, chartId);
     } catch (err) {
-      throw new ChartError('persistence_failed', `The event was not applied: the chart's timers could not be read (${messageOf(err)}).`, { cause: err });
+      throw new ChartError('persistence_failed', errorText('timersUnreadable', { message: messageOf(err) }), { cause: err });
     }
     for (const timer of pending) {
       const type = (timer.event as { type?: string }).type ?? timer.timerId;
@@ -441,7 +446,7 @@ export class ChartRuntime {
         if (plan.kind === 'current' || plan.kind === 'pinned' || plan.kind === 'stay') return plan.kind === 'stay' ? 'stayed' : plan.kind;
         if (await this.migrate(chartId, chart, plan.kind === 'map' ? plan : { kind: 'move' })) return plan.kind === 'map' ? 'mapped' : 'moved';
       }
-      throw new ChartError('persistence_failed', `Chart "${chartId}" kept changing while it was being moved.`);
+      throw new ChartError('persistence_failed', errorText('keptChangingMove', { chartId }));
     });
   }
 
@@ -465,7 +470,7 @@ export class ChartRuntime {
     try {
       stored = await store.loadStoredChart(this.machine.id, chartId, eventId);
     } catch (err) {
-      throw new ChartError('persistence_failed', `The event was not applied: the chart could not be read (${messageOf(err)}).`, { cause: err });
+      throw new ChartError('persistence_failed', errorText('chartUnreadable', { message: messageOf(err) }), { cause: err });
     }
     if (!stored) {
       this.cache.delete(chartId);
@@ -479,7 +484,7 @@ export class ChartRuntime {
     } catch (err) {
       throw new ChartError(
         'definition_incompatible',
-        `Chart "${chartId}" runs version ${stored.machineVersion} of machine "${this.machine.id}", which cannot be restored here: ${messageOf(err)}`,
+        errorText('cannotRestore', { chartId, version: stored.machineVersion, machineId: this.machine.id, message: messageOf(err) }),
       );
     }
     const previous = this.cache.get(chartId);

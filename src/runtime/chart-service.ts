@@ -1,6 +1,7 @@
 import type { OutMessage } from '../engine/messages';
 import type { EventObject } from '../engine/machine';
 import { ChartError } from '../engine/errors';
+import { errorText } from '../engine/texts';
 import type { DedupWindow } from '../store/sql/prune-event-ids';
 import type { ChartSummary } from '../store/sql/list-charts';
 import type { ChartDetail } from '../store/sql/chart-detail';
@@ -85,7 +86,7 @@ export class ChartService {
 
   /** The runtime, started; a failed start is tried again by the next call. */
   start(): Promise<ChartRuntime> {
-    if (this.stopped) return Promise.reject(new ChartError('persistence_failed', 'The node is closing.'));
+    if (this.stopped) return Promise.reject(new ChartError('persistence_failed', errorText('nodeClosing')));
     if (!this.starting) {
       this.starting = this.open();
       this.starting.catch(() => (this.starting = undefined));
@@ -254,6 +255,6 @@ export class ChartService {
 
   /** After every `await` of the start: a node closed meanwhile creates nothing more. */
   private checkOpen(): void {
-    if (this.stopped) throw new ChartError('persistence_failed', 'The node was closed while it was starting.');
+    if (this.stopped) throw new ChartError('persistence_failed', errorText('closedWhileStarting'));
   }
 }

@@ -1,4 +1,5 @@
 import { ChartError, messageOf } from '../engine/errors';
+import { errorText } from '../engine/texts';
 import { versionDigest, type CompiledMachine } from '../engine/machine';
 import { isEmptyMigrate, migrateProblems, NO_MIGRATE, parseMigrate, type MigrateMap } from '../engine/migrate';
 import { DefinitionError } from '../engine/definition';
@@ -70,7 +71,7 @@ export class MachineSource {
       this.watch();
       const newest = await this.newestStored();
       if (!newest) {
-        throw new ChartError('definition_invalid', `There is no machine "${options.machineId}" in the store yet: send it to this node as msg.machine, or POST it to the store's admin endpoint.`);
+        throw new ChartError('definition_invalid', errorText('noStoredMachine', { machineId: options.machineId }));
       }
       current = newest;
     }
@@ -89,16 +90,16 @@ export class MachineSource {
    */
   async put(input: unknown): Promise<number> {
     const { options } = this;
-    if (options.source !== 'store') throw new ChartError('definition_invalid', 'This node runs an inline machine: deploy to change it, or set its source to "store".');
+    if (options.source !== 'store') throw new ChartError('definition_invalid', errorText('inlineMachine'));
     const { definition, migrate } = splitMachineInput(input);
     const machine = options.compile(typeof definition === 'string' ? definition : structuredClone(definition));
-    if (machine.id !== options.machineId) throw new ChartError('definition_invalid', `This node runs machine "${options.machineId}"; the definition sent has the id "${machine.id}".`);
+    if (machine.id !== options.machineId) throw new ChartError('definition_invalid', errorText('otherMachineId', { machineId: options.machineId, id: machine.id }));
     await this.checkSources(machine, migrate);
     let version: number;
     try {
       version = await this.register(machine, migrate);
     } catch (err) {
-      throw new ChartError('persistence_failed', `The machine was not stored: ${messageOf(err)}`);
+      throw new ChartError('persistence_failed', errorText('notStored', { message: messageOf(err) }));
     }
     await this.reload();
     return version;
@@ -188,7 +189,7 @@ export class MachineSource {
     const stored = await this.options.store.loadMachine(this.machineId);
     if (!stored) return undefined;
     const machine = this.options.compile(stored.definition);
-    if (machine.id !== this.machineId) throw new ChartError('definition_invalid', `The stored machine "${this.machineId}" has the id "${machine.id}".`);
+    if (machine.id !== this.machineId) throw new ChartError('definition_invalid', errorText('storedOtherId', { machineId: this.machineId, id: machine.id }));
     return { machine, version: stored.version, migrate: parseMigrate(stored.migrate) };
   }
 }

@@ -62,4 +62,4 @@ function statusMatching(node, pattern) {
   });
 }
 
-module.exports = { helper, allNodes, ourNodes, chartFlow, flowAnswers, statusCalls, statusMatching };
+module.exports = { helper, allNodes, ourNodes, chartFlow, flowAnswers, statusCalls, statusMatching, translate };
