@@ -16,7 +16,7 @@ export { parseEvent, checkChartId, checkTopicPrefix, isValidChartId, chartIdFrom
 export { chartStateOf, valuesOf, valueChanges } from './engine/chart-state';
 export type { ChartState } from './engine/chart-state';
 export { ChartError } from './engine/errors';
-export { errorText, useTranslation } from './engine/texts';
+export { errorText, problemText, useTranslation } from './engine/texts';
 export type { Translate } from './engine/texts';
 export type { ErrorCode } from './engine/errors';
 export { transitionMessages, errorMessage, echoOf, outboxRecordJson, outboxMessages, Output, MAX_ECHO_CHARS } from './engine/messages';

@@ -69,20 +69,24 @@ describe('message catalog and help', () => {
     assert.equal(definition.id, 'Door');
   });
 
-  it("every chart error's text is in xstate-chart's catalog under chartErrors, and every one there is used", () => {
-    const texts = catalog('xstate-chart')['xstate-chart'].chartErrors;
-    const used = new Set();
+  it("every text of the engine is in xstate-chart's catalog (chartErrors, problems), and every one there is used", () => {
+    const messages = catalog('xstate-chart')['xstate-chart'];
+    const used = { chartErrors: new Set(), problems: new Set() };
     const walk = (dir) => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
-        else if (file.endsWith('.ts')) for (const m of fs.readFileSync(file, 'utf8').matchAll(/errorText\('([A-Za-z0-9]+)'/g)) used.add(m[1]);
+        else if (file.endsWith('.ts')) {
+          for (const m of fs.readFileSync(file, 'utf8').matchAll(/\b(errorText|problemText)\('([A-Za-z0-9]+)'/g)) used[m[1] === 'errorText' ? 'chartErrors' : 'problems'].add(m[2]);
+        }
       }
     };
     walk(path.join(root, 'src'));
-    assert.ok(used.size > 40, `${used.size} keys used`);
-    for (const key of used) assert.equal(typeof texts[key], 'string', `chartErrors.${key} is in the catalog`);
-    for (const key of Object.keys(texts)) assert.ok(used.has(key), `chartErrors.${key} is used`);
+    assert.ok(used.chartErrors.size > 40 && used.problems.size > 30, `${used.chartErrors.size} and ${used.problems.size} keys used`);
+    for (const section of ['chartErrors', 'problems']) {
+      for (const key of used[section]) assert.equal(typeof messages[section][key], 'string', `${section}.${key} is in the catalog`);
+      for (const key of Object.keys(messages[section])) assert.ok(used[section].has(key), `${section}.${key} is used`);
+    }
   });
 });
 
@@ -115,4 +119,18 @@ describe('chart errors in Node-RED\'s language', () => {
     helper.getNode('chart').receive({ chartId: 'lamp-1', payload: '{"type":"xstate.init"}' });
     assert.equal((await english).payload.message, 'The event type "xstate.init" is reserved for XState\'s own events.');
   });
+
+  it("a definition's problems too, each part of a composed one (state, event, what) from the catalog", () => {
+    const { parseDefinition, useTranslation } = require('../dist/index.js');
+    const german = { 'problems.state': 'Zustand "__path__"', 'problems.placeEvent': '__place__, Ereignis "__name__"', 'problems.targetNotString': 'ein Ziel muss Text sein.' };
+    useTranslation((key, values) => german[key]?.replace(/__([A-Za-z]+)__/g, (whole, name) => String(values[name] ?? whole)));
+    const definition = { id: 'Lamp', initial: 'off', states: { off: { on: { toggle: { target: 5 } } } } };
+    assert.throws(() => parseDefinition(definition), (err) => {
+      assert.deepEqual(err.problems, [{ path: 'states.off.on.toggle.target', message: 'Zustand "off", Ereignis "toggle": ein Ziel muss Text sein.' }]);
+      return true;
+    });
+    useTranslation(undefined);
+    assert.throws(() => parseDefinition(definition), (err) => err.problems[0].message === 'State "off", event "toggle": a target must be a string.');
+  });
 });
+

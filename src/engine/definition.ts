@@ -1,4 +1,5 @@
 import { ChartError, messageOf } from './errors';
+import { problemText } from './texts';
 import { findUnsafeJson, isInheritedName, isPlainObject, JsonObject } from './json';
 import { isIsoDuration } from './delays';
 import { DECLARATIVE_ACTIONS, DECLARATIVE_GUARDS, jsonLogicProblem } from './declarative';
@@ -75,27 +76,27 @@ export function parseDefinition(source: unknown, names: ImplementationNames = NO
   let definition: unknown = source;
   const fail = (message: string) => new DefinitionError([{ path: '', message }]);
   if (typeof source === 'string') {
-    if (source.trim() === '') throw fail('The machine definition is empty.');
+    if (source.trim() === '') throw fail(problemText('definitionEmpty'));
     try {
       definition = JSON.parse(source);
     } catch (err) {
-      throw fail(`The machine definition is not valid JSON: ${messageOf(err)}`);
+      throw fail(problemText('definitionNotJson', { message: messageOf(err) }));
     }
   }
-  if (!isPlainObject(definition)) throw fail('The machine definition must be a JSON object.');
+  if (!isPlainObject(definition)) throw fail(problemText('definitionNotObject'));
   const unsafe = findUnsafeJson(definition);
-  if (unsafe) throw fail(`The machine definition is not plain JSON data: ${unsafe}.`);
+  if (unsafe) throw fail(problemText('definitionNotPlain', { reason: unsafe }));
 
   const problems: Problems = [];
   const id = definition.id;
   if (typeof id !== 'string' || !MACHINE_ID.test(id)) {
     problems.push({
       path: 'id',
-      message: 'The machine needs an "id" of 1 to 128 characters of A-Z a-z 0-9 _ - : (it names the machine in the store and on the value topic).',
+      message: problemText('machineId'),
     });
   }
   if ('context' in definition && !isPlainObject(definition.context)) {
-    problems.push({ path: 'context', message: '"context" must be a JSON object.' });
+    problems.push({ path: 'context', message: problemText('contextNotObject') });
   }
   if (problems.length === 0) {
     const root = collectStates(definition, problems);
@@ -112,18 +113,18 @@ function collectStates(config: JsonObject, problems: Problems, path = '', at = '
   if (states === undefined) return info;
   const statesAt = jsonPath(at, 'states');
   if (!isPlainObject(states)) {
-    problems.push({ path: statesAt, message: `${describe(path)}: "states" must be an object of named states.` });
+    problems.push({ path: statesAt, message: placed(describe(path), problemText('statesNotObject')) });
     return info;
   }
   for (const [key, child] of Object.entries(states)) {
     const childPath = path ? `${path}.${key}` : key;
     const childAt = jsonPath(statesAt, key);
     if (key === '' || key.includes('.') || NOT_IN_TOPIC_LEVEL.test(key)) {
-      problems.push({ path: childAt, message: `State ${JSON.stringify(childPath)}: a state name must be non-empty and contain none of . / + # nor control characters (it is a topic level of value/{stateId}).` });
+      problems.push({ path: childAt, message: problemText('badStateName', { name: JSON.stringify(childPath) }) });
       continue;
     }
     if (!isPlainObject(child)) {
-      problems.push({ path: childAt, message: `State "${childPath}" must be an object.` });
+      problems.push({ path: childAt, message: problemText('stateNotObject', { path: childPath }) });
       continue;
     }
     info.children.set(key, collectStates(child, problems, childPath, childAt, info));
@@ -139,9 +140,9 @@ function collectIds(root: StateInfo, machineId: string, problems: Problems): Map
       const customId = child.config.id;
       if (customId !== undefined) {
         if (typeof customId !== 'string' || customId === '' || customId.includes('.')) {
-          problems.push({ path: jsonPath(child.at, 'id'), message: `State "${child.path}": "id" must be a non-empty string without dots.` });
+          problems.push({ path: jsonPath(child.at, 'id'), message: problemText('badStateId', { path: child.path }) });
         } else if (ids.has(customId)) {
-          problems.push({ path: jsonPath(child.at, 'id'), message: `State "${child.path}": the id "${customId}" is used twice.` });
+          problems.push({ path: jsonPath(child.at, 'id'), message: problemText('duplicateId', { path: child.path, id: customId }) });
         } else {
           ids.set(customId, child);
         }
@@ -168,34 +169,34 @@ function checkStates(root: StateInfo, ids: Map<string, StateInfo>, names: Implem
     const here = (key: string, label = where): Place => ({ label, at: jsonPath(state.at, key) });
     const type = config.type;
     if (type !== undefined && (typeof type !== 'string' || !STATE_TYPES.has(type))) {
-      problems.push({ path: here('type').at, message: `${where}: unknown state type ${JSON.stringify(type)} (use ${[...STATE_TYPES].join(', ')}).` });
+      problems.push({ path: here('type').at, message: placed(where, problemText('unknownType', { type: JSON.stringify(type), types: [...STATE_TYPES].join(', ') })) });
     }
     if (config.invoke !== undefined) {
-      problems.push({ path: here('invoke').at, message: `${where}: "invoke" is not supported: a durable chart has no live child actors. Use an external action and an event back instead.` });
+      problems.push({ path: here('invoke').at, message: placed(where, problemText('invoke')) });
     }
     if (state.children.size > 0 && type !== 'parallel' && config.initial !== undefined) {
       if (typeof config.initial !== 'string' || !state.children.has(config.initial)) {
-        problems.push({ path: here('initial').at, message: `${where}: initial state ${JSON.stringify(config.initial)} is not one of its states (${[...state.children.keys()].join(', ')}).` });
+        problems.push({ path: here('initial').at, message: placed(where, problemText('badInitial', { initial: JSON.stringify(config.initial), states: [...state.children.keys()].join(', ') })) });
       }
     }
     if (state.children.size > 0 && type !== 'parallel' && config.initial === undefined) {
-      problems.push({ path: state.at, message: `${where}: a state with child states needs "initial" (one of ${[...state.children.keys()].join(', ')}).` });
+      problems.push({ path: state.at, message: placed(where, problemText('noInitial', { states: [...state.children.keys()].join(', ') })) });
     }
-    checkActionList(config.entry, here('entry', `${where}, entry`), names, problems);
-    checkActionList(config.exit, here('exit', `${where}, exit`), names, problems);
+    checkActionList(config.entry, here('entry', problemText('placeKey', { place: where, key: 'entry' })), names, problems);
+    checkActionList(config.exit, here('exit', problemText('placeKey', { place: where, key: 'exit' })), names, problems);
     for (const key of TRANSITION_KEYS) {
       const group = config[key];
       if (group === undefined) continue;
       if (key === 'always' || key === 'onDone') {
-        checkTransitions(group, state, here(key, `${where}, ${key}`), ids, names, problems);
+        checkTransitions(group, state, here(key, problemText('placeKey', { place: where, key })), ids, names, problems);
         continue;
       }
       if (!isPlainObject(group)) {
-        problems.push({ path: here(key).at, message: `${where}: "${key}" must be an object.` });
+        problems.push({ path: here(key).at, message: placed(where, problemText('groupNotObject', { key })) });
         continue;
       }
       for (const [name, transitions] of Object.entries(group)) {
-        const place = { label: key === 'on' ? `${where}, event "${name}"` : `${where}, after "${name}"`, at: jsonPath(jsonPath(state.at, key), name) };
+        const place = { label: key === 'on' ? problemText('placeEvent', { place: where, name }) : problemText('placeAfter', { place: where, name }), at: jsonPath(jsonPath(state.at, key), name) };
         if (key === 'after') checkDelay(name, { label: where, at: place.at }, names, problems);
         checkTransitions(transitions, state, place, ids, names, problems);
       }
@@ -208,11 +209,11 @@ function checkStates(root: StateInfo, ids: Map<string, StateInfo>, names: Implem
 function checkDelay(name: string, place: Place, names: ImplementationNames, problems: Problems): void {
   if (/^\d+$/.test(name) || isIsoDuration(name)) return;
   if (isInheritedName(name)) {
-    problems.push({ path: place.at, message: `${place.label}: the delay name "${name}" is a built-in member of every object; choose another name.` });
+    problems.push({ path: place.at, message: placed(place.label, problemText('inheritedDelay', { name })) });
     return;
   }
   if (names.delays.has(name)) return;
-  problems.push({ path: place.at, message: `${place.label}: the delay "${name}" is neither a number of milliseconds, an ISO 8601 duration (PT5M) nor a named delay of the implementations (XState would fire it at once).` });
+  problems.push({ path: place.at, message: placed(place.label, problemText('unknownDelay', { name })) });
 }
 
 /** Every `after` key of the definition that is an ISO 8601 duration. */
@@ -236,13 +237,13 @@ function checkTransitions(value: unknown, source: StateInfo, place: Place, ids: 
       return;
     }
     if (!isPlainObject(transition)) {
-      problems.push({ path: one.at, message: `${place.label}: a transition must be a target string or an object.` });
+      problems.push({ path: one.at, message: placed(place.label, problemText('badTransition')) });
       return;
     }
     const targets = transition.target === undefined ? [] : Array.isArray(transition.target) ? transition.target : [transition.target];
     targets.forEach((target, i) => {
       const targetAt = Array.isArray(transition.target) ? at(at(one, 'target'), i) : at(one, 'target');
-      if (typeof target !== 'string') problems.push({ path: targetAt.at, message: `${place.label}: a target must be a string.` });
+      if (typeof target !== 'string') problems.push({ path: targetAt.at, message: placed(place.label, problemText('targetNotString')) });
       else checkTarget(target, source, targetAt, ids, problems);
     });
     if (transition.guard !== undefined) checkGuard(transition.guard, at(one, 'guard'), names, problems);
@@ -252,14 +253,14 @@ function checkTransitions(value: unknown, source: StateInfo, place: Place, ids: 
 
 /** Resolves a target the way XState does: `#id.path`, `.child`, or a sibling path. */
 function checkTarget(target: string, source: StateInfo, place: Place, ids: Map<string, StateInfo>, problems: Problems): void {
-  const problem = (message: string) => problems.push({ path: place.at, message: `${place.label}: ${message}` });
+  const problem = (message: string) => problems.push({ path: place.at, message: placed(place.label, message) });
   let base: StateInfo | undefined;
   let path: string[];
   if (target.startsWith('#')) {
     const [id, ...rest] = target.slice(1).split('.');
     base = ids.get(id);
     if (!base) {
-      problem(`unknown target "${target}": no state has the id "${id}" (ids in this machine: ${[...ids.keys()].join(', ')}).`);
+      problem(problemText('unknownId', { target, id, ids: [...ids.keys()].join(', ') }));
       return;
     }
     path = rest;
@@ -270,7 +271,7 @@ function checkTarget(target: string, source: StateInfo, place: Place, ids: Map<s
     base = source.parent;
     path = target.split('.');
     if (!base) {
-      problem(`unknown target "${target}": from the root a child is named ".${target}".`);
+      problem(problemText('rootSibling', { target }));
       return;
     }
   }
@@ -278,7 +279,7 @@ function checkTarget(target: string, source: StateInfo, place: Place, ids: Map<s
   for (const segment of path) {
     const next = node.children.get(segment);
     if (!next) {
-      problem(`unknown target "${target}": ${describe(node.path)} has no child state "${segment}".`);
+      problem(problemText('noChild', { target, state: describe(node.path), segment }));
       return;
     }
     node = next;
@@ -286,16 +287,16 @@ function checkTarget(target: string, source: StateInfo, place: Place, ids: Map<s
 }
 
 function checkGuard(guard: unknown, place: Place, names: ImplementationNames, problems: Problems): void {
-  const problem = (message: string, path = place.at) => problems.push({ path, message: `${place.label}: ${message}` });
+  const problem = (message: string, path = place.at) => problems.push({ path, message: placed(place.label, message) });
   const type = typeof guard === 'string' ? guard : isPlainObject(guard) ? guard.type : undefined;
-  if (typeof type !== 'string') return void problem('a guard must be a name or an object with a "type".');
-  if (isInheritedName(type)) return void problem(`the guard name "${type}" is a built-in member of every object; choose another name.`);
+  if (typeof type !== 'string') return void problem(problemText('guardShape'));
+  if (isInheritedName(type)) return void problem(problemText('inheritedGuard', { type }));
   if ((DECLARATIVE_GUARDS as readonly string[]).includes(type)) {
     const rule = jsonLogicProblem(isPlainObject(guard) ? guard.params : undefined);
-    if (!isPlainObject(guard) || guard.params === undefined) problem(`the guard "${type}" needs "params": a JSON Logic rule.`);
-    else if (rule) problem(`the guard "${type}" has an invalid rule: ${rule}.`, jsonPath(place.at, 'params'));
+    if (!isPlainObject(guard) || guard.params === undefined) problem(problemText('guardNeedsParams', { type }));
+    else if (rule) problem(problemText('guardInvalidRule', { type, rule }), jsonPath(place.at, 'params'));
   } else if (!names.guards.has(type)) {
-    problem(`the guard "${type}" has no implementation (an unknown guard would fail every event that reaches it).`);
+    problem(problemText('guardNoImplementation', { type }));
   }
 }
 
@@ -304,30 +305,35 @@ function checkActionList(value: unknown, place: Place, names: ImplementationName
   const list = Array.isArray(value) ? value : [value];
   list.forEach((action, index) => {
     const one = Array.isArray(value) ? at(place, index) : place;
-    const problem = (message: string, path = one.at) => problems.push({ path, message: `${place.label}: ${message}` });
+    const problem = (message: string, path = one.at) => problems.push({ path, message: placed(place.label, message) });
     const type = typeof action === 'string' ? action : isPlainObject(action) ? action.type : undefined;
     if (typeof type !== 'string' || type === '') {
-      problem('an action must be a name or an object with a "type".');
+      problem(problemText('actionShape'));
     } else if (isInheritedName(type)) {
-      problem(`the action name "${type}" is a built-in member of every object; choose another name.`);
+      problem(problemText('inheritedAction', { type }));
     } else if (NOT_IN_TOPIC_LEVEL.test(type)) {
-      problem(`the action name ${JSON.stringify(type)} contains / + # or a control character; an external action is published on {prefix}/{chartId}/action/{name}, a topic level cannot hold them.`);
+      problem(problemText('actionTopic', { type: JSON.stringify(type) }));
     } else if ((DECLARATIVE_ACTIONS as readonly string[]).includes(type)) {
       const params = isPlainObject(action) ? action.params : undefined;
       if (!isPlainObject(params)) {
-        problem(`the action "${type}" needs "params": an object of context keys to JSON Logic rules.`);
+        problem(problemText('actionNeedsParams', { type }));
       } else {
         for (const [key, rule] of Object.entries(params)) {
           const ruleProblem = jsonLogicProblem(rule);
-          if (ruleProblem) problem(`the action "${type}" has an invalid rule for "${key}": ${ruleProblem}.`, jsonPath(jsonPath(one.at, 'params'), key));
+          if (ruleProblem) problem(problemText('actionInvalidRule', { type, key, rule: ruleProblem }), jsonPath(jsonPath(one.at, 'params'), key));
         }
       }
     } else if (type.startsWith('xstate.') && !names.actions.has(type)) {
-      problem(`the action "${type}" uses XState's reserved prefix "xstate.".`);
+      problem(problemText('actionReserved', { type }));
     }
   });
 }
 
 function describe(path: string): string {
-  return path === '' ? 'The root state' : `State "${path}"`;
+  return path === '' ? problemText('rootState') : problemText('state', { path });
+}
+
+/** A problem as a person reads it: where (a state, its event...), then what. */
+function placed(label: string, problem: string): string {
+  return problemText('placed', { place: label, problem });
 }

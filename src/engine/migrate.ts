@@ -1,7 +1,7 @@
 import type { AnyMachineSnapshot, AnyStateNode, StateValue } from 'xstate';
 import type { DefinitionProblem } from './definition';
 import { ChartError, messageOf } from './errors';
-import { errorText } from './texts';
+import { errorText, problemText } from './texts';
 import { findUnsafeJson, isPlainObject, type JsonObject } from './json';
 import { restoreSnapshot, type CompiledMachine } from './machine';
 
@@ -74,9 +74,9 @@ export function migrateProblems(migrate: MigrateMap, target: JsonObject, older?:
   const problems: DefinitionProblem[] = [];
   for (const [from, to] of Object.entries(migrate.states)) {
     const at = `migrate.states[${JSON.stringify(from)}]`;
-    if (!definesState(target, to)) problems.push({ path: at, message: `The state map sends "${from}" to "${to}", which is not a state of the new version.` });
+    if (!definesState(target, to)) problems.push({ path: at, message: problemText('migrateUnknownTarget', { from, to }) });
     if (older && older.length > 0 && !older.some((definition) => definesState(definition, from))) {
-      problems.push({ path: at, message: `The state map moves charts out of "${from}", which is a state of no earlier version of "${String(target.id)}".` });
+      problems.push({ path: at, message: problemText('migrateUnknownSource', { from, machineId: String(target.id) }) });
     }
   }
   return problems;

@@ -13,12 +13,13 @@ export function runtimeText(RED: NodeAPI, nodeType: 'xstate-chart' | 'xstate-sto
 }
 
 /**
- * The texts of chart errors (engine/texts.ts) in Node-RED's language: `xstate-chart.chartErrors` of
- * the chart node's catalog through `RED._`, or the package's English where Node-RED has none.
+ * The engine's texts (engine/texts.ts: chart errors, problems of a definition) in Node-RED's
+ * language: from the chart node's catalog through `RED._`, or the package's English where Node-RED
+ * has none.
  */
-export function translateChartErrors(RED: NodeAPI): void {
+export function translateEngineTexts(RED: NodeAPI): void {
   useTranslation((key, values) => {
-    const path = `xstate-chart.chartErrors.${key}`;
+    const path = `xstate-chart.${key}`;
     const text = RED._(`${MODULE}/xstate-chart:${path}`, values);
     // A key Node-RED does not know comes back as it was asked for.
     return typeof text === 'string' && text !== '' && !text.endsWith(path) ? text : undefined;

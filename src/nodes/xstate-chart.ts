@@ -20,7 +20,7 @@ import { ACK_TIMEOUT_MS, Delivery } from './delivery';
 import { dedupWindow, maxQueuePerChart, processLimits, sizeLimits, xstateSettings } from './settings';
 import { registerChartEndpoints, type ChartNodeApi } from './admin-api';
 import { LiveUpdates } from './live-updates';
-import { runtimeText, translateChartErrors } from './i18n';
+import { runtimeText, translateEngineTexts } from './i18n';
 import type { StoreNode } from './xstate-store';
 
 export interface ChartConfig {
@@ -58,7 +58,7 @@ function relayOwner(RED: NodeAPI, nodeId: string): string {
 }
 
 export default function registerChartNode(RED: NodeAPI): void {
-  translateChartErrors(RED);
+  translateEngineTexts(RED);
   function XStateChartNode(this: Node, config: ChartConfig) {
     RED.nodes.createNode(this, config);
     const node = this;
