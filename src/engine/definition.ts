@@ -52,7 +52,7 @@ export interface DefinitionProblem {
 export class DefinitionError extends ChartError {
   constructor(readonly problems: DefinitionProblem[]) {
     const shown = problems.slice(0, 10).map((p) => p.message);
-    const more = problems.length > shown.length ? ` (and ${problems.length - shown.length} more)` : '';
+    const more = problems.length > shown.length ? problemText('andMore', { n: problems.length - shown.length }) : '';
     super('definition_invalid', shown.join(' ') + more);
   }
 }

@@ -71,14 +71,14 @@ function nodeOf<T>(RED: NodeAPI, id: string, type: string, pick: (node: never) =
   // Any node can be named by id: only one of the right type is asked anything.
   const node = RED.nodes.getNode(id) as { type?: string } | null;
   const found = node?.type === type ? pick(node as never) : undefined;
-  if (!found) throw new HttpError(404, 'not_found', `There is no deployed ${type} node with id ${JSON.stringify(id)}.`);
+  if (!found) throw new HttpError(404, 'not_found', errorText('noNode', { type, id: JSON.stringify(id) }));
   return found;
 }
 
 function pageSize(value: unknown): number {
   if (value === undefined || value === '') return 100;
   const limit = Number(value);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HttpError(400, 'invalid_request', 'limit must be a whole number from 1 to 500.');
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new HttpError(400, 'invalid_request', errorText('badPageLimit'));
   return limit;
 }
 
@@ -107,8 +107,8 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     validatePermission,
     handle(async (req) => {
       const body = (req.body ?? {}) as { definition?: unknown; implementations?: unknown };
-      if (body.definition === undefined) throw new HttpError(400, 'invalid_request', 'Send { "definition": ... } (JSON text or an object), and optionally "implementations".');
-      if (body.implementations !== undefined && typeof body.implementations !== 'string') throw new HttpError(400, 'invalid_request', '"implementations" must be JavaScript text.');
+      if (body.definition === undefined) throw new HttpError(400, 'invalid_request', errorText('validateRequest'));
+      if (body.implementations !== undefined && typeof body.implementations !== 'string') throw new HttpError(400, 'invalid_request', errorText('implementationsNotText'));
       return validateDefinition(body.definition, body.implementations as string | undefined);
     }),
   );
@@ -117,7 +117,7 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     read,
     handle(async (req) => {
       const { prefix = '', after = '', limit } = req.query;
-      if (typeof prefix !== 'string' || typeof after !== 'string') throw new HttpError(400, 'invalid_request', 'prefix and after are text.');
+      if (typeof prefix !== 'string' || typeof after !== 'string') throw new HttpError(400, 'invalid_request', errorText('pageNotText'));
       return chartNode(req.params.id).charts(prefix, after, pageSize(limit));
     }),
   );
@@ -146,9 +146,9 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     read,
     handle(async (req) => {
       const body = req.body as { definition?: unknown; migrate?: unknown; versioning?: unknown } | undefined;
-      if (body?.definition === undefined) throw new HttpError(400, 'invalid_request', 'Send { "definition": ..., "migrate"?: { "states": {...}, "context": {...} }, "versioning"?: "move" | "pin" }.');
+      if (body?.definition === undefined) throw new HttpError(400, 'invalid_request', errorText('impactRequest'));
       const { versioning } = body;
-      if (versioning !== undefined && versioning !== 'move' && versioning !== 'pin') throw new HttpError(400, 'invalid_request', '"versioning" is "move" or "pin".');
+      if (versioning !== undefined && versioning !== 'move' && versioning !== 'pin') throw new HttpError(400, 'invalid_request', errorText('badVersioning'));
       return chartNode(req.params.id).impact({ definition: body.definition, migrate: body.migrate }, versioning);
     }),
   );
@@ -157,7 +157,7 @@ export function registerChartEndpoints(RED: NodeAPI): void {
     write,
     handle(async (req) => {
       const limit = (req.body as { limit?: unknown } | undefined)?.limit;
-      if (limit !== undefined && (!Number.isInteger(limit) || (limit as number) < 1)) throw new HttpError(400, 'invalid_request', 'limit must be a whole number of charts.');
+      if (limit !== undefined && (!Number.isInteger(limit) || (limit as number) < 1)) throw new HttpError(400, 'invalid_request', errorText('badMigrateLimit'));
       return chartNode(req.params.id).migrateCharts((limit as number | undefined) ?? 10000);
     }),
   );
@@ -186,7 +186,7 @@ export function registerStoreEndpoints(RED: NodeAPI): void {
     RED.auth.needsPermission('xstate.read'),
     handle(async (req) => {
       const machine = await storeOf(req.params.id).loadMachine(req.params.machineId);
-      if (!machine) throw new HttpError(404, 'not_found', `There is no machine "${req.params.machineId}" in this store.`);
+      if (!machine) throw new HttpError(404, 'not_found', errorText('noMachine', { machineId: req.params.machineId }));
       return machine;
     }),
   );

@@ -22,6 +22,7 @@ import { CHURNING_TABLES, vacuumTable } from './sql/vacuum';
 import { autovacuumIsOn } from './sql/autovacuum-setting';
 import { analyzeTables, haveStatistics } from './sql/planner-statistics';
 import { chartTimers, claimDueTimers, dropTimer, releaseTimers, timerOutlook, type DueTimer, type PendingTimer, type TimerOutlook } from './sql/timers';
+import { errorText } from '../engine/texts';
 
 export type Backend = 'postgres' | 'embedded';
 
@@ -122,7 +123,7 @@ export class ChartStore extends EventEmitter {
     this.schema = checkSchemaName(options.schema || 'xstate');
     this.table = quoteIdent(this.schema);
     this.retry = options.retry ?? DEFAULT_RETRY;
-    if (this.backend === 'embedded' && !options.dataDir) throw new Error('The embedded backend needs a data folder.');
+    if (this.backend === 'embedded' && !options.dataDir) throw new Error(errorText('noDataFolder'));
     this.transitionsKept = Math.max(0, Math.floor(options.transitionsKept ?? DEFAULT_TRANSITIONS_KEPT));
     this.commits = new StatementGroup({
       run: (group) => this.commitGroup(group),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { errorText } from '../engine/texts';
 
 /**
  * The little of a SQL client the store needs. PostgreSQL (`pg`) and embedded PGlite both implement
@@ -51,7 +52,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export function checkSchemaName(schema: string): string {
   if (!IDENTIFIER.test(schema)) {
-    throw new Error(`The schema name "${schema}" is not a valid identifier: use 1 to 63 letters, digits and _, not starting with a digit.`);
+    throw new Error(errorText('badSchemaName', { schema }));
   }
   return schema;
 }
