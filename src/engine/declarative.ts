@@ -1,6 +1,7 @@
 import jsonLogic from 'json-logic-js';
 import { assign } from 'xstate';
 import { isInheritedName, isPlainObject } from './json';
+import { problemText } from './texts';
 
 /**
  * Implementations that are data, safe to keep in the database: JSON Logic (jsonlogic.com) rules
@@ -31,11 +32,11 @@ export function jsonLogicProblem(rule: unknown): string | undefined {
   // Objects with several keys are data to JSON Logic; one key is an operation.
   if (keys.length !== 1) return undefined;
   const [operator] = keys;
-  if (!OPERATORS.has(operator)) return `unknown JSON Logic operator "${operator}"`;
+  if (!OPERATORS.has(operator)) return problemText('reasonUnknownOperator', { operator });
   if (operator === 'var') {
     const path = Array.isArray(rule.var) ? rule.var[0] : rule.var;
     const inherited = typeof path === 'string' ? path.split('.').find(isInheritedName) : undefined;
-    if (inherited) return `"var" reaches "${inherited}", a built-in member of every object, not data`;
+    if (inherited) return problemText('reasonInheritedVar', { name: inherited });
   }
   return jsonLogicProblem(rule[operator]);
 }

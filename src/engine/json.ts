@@ -1,3 +1,4 @@
+import { problemText } from './texts';
 /**
  * JSON hygiene shared by definitions and events: data from the outside must not reach an object's
  * prototype (`__proto__` keys), nor nest deep enough to exhaust the stack of the code that walks it.
@@ -14,15 +15,15 @@ export function isPlainObject(value: unknown): value is JsonObject {
 export function findUnsafeJson(value: unknown, maxDepth = MAX_JSON_DEPTH): string | undefined {
   const walk = (node: unknown, depth: number, path: string): string | undefined => {
     if (node === null || typeof node !== 'object') {
-      if (typeof node === 'number' && !Number.isFinite(node)) return `${path || 'value'} is not a finite number`;
+      if (typeof node === 'number' && !Number.isFinite(node)) return problemText('reasonNotFinite', { path: path || problemText('reasonValue') });
       // PostgreSQL's jsonb cannot hold a NUL character.
-      if (typeof node === 'string' && node.includes('\u0000')) return `${path || 'value'} contains a NUL character`;
+      if (typeof node === 'string' && node.includes('\u0000')) return problemText('reasonNul', { path: path || problemText('reasonValue') });
       if (typeof node === 'function' || typeof node === 'symbol' || typeof node === 'bigint') {
-        return `${path || 'value'} is not JSON data`;
+        return problemText('reasonNotJson', { path: path || problemText('reasonValue') });
       }
       return undefined;
     }
-    if (depth > maxDepth) return `nesting deeper than ${maxDepth} levels`;
+    if (depth > maxDepth) return problemText('reasonTooDeep', { max: maxDepth });
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const problem = walk(node[i], depth + 1, `${path}[${i}]`);
@@ -31,8 +32,8 @@ export function findUnsafeJson(value: unknown, maxDepth = MAX_JSON_DEPTH): strin
       return undefined;
     }
     for (const key of Object.keys(node)) {
-      if (key === '__proto__') return `the key "__proto__" is not allowed (at ${path || 'top level'})`;
-      if (key.includes('\u0000')) return `a key contains a NUL character (at ${path || 'top level'})`;
+      if (key === '__proto__') return problemText('reasonProto', { key: '__proto__', path: path || problemText('reasonTopLevel') });
+      if (key.includes('\u0000')) return problemText('reasonKeyNul', { path: path || problemText('reasonTopLevel') });
       const problem = walk((node as JsonObject)[key], depth + 1, path ? `${path}.${key}` : key);
       if (problem) return problem;
     }
