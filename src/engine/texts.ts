@@ -28,7 +28,7 @@ function catalogText(section: Section, key: string, values: Record<string, unkno
   english ??= (require(join(__dirname, '..', 'nodes', 'xstate-chart', 'locales', 'en-US', 'xstate-chart.json')) as { 'xstate-chart': Record<Section, Record<string, string>> })['xstate-chart'];
   const template = english[section][key];
   if (template === undefined) return key;
-  return template.replace(/__([A-Za-z0-9]+)__/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+  return template.replace(/__([A-Za-z0-9]+)__/g, (whole, name: string) => (Object.hasOwn(values, name) ? String(values[name]) : whole));
 }
 
 /** The text of an error (`chartErrors`), from the message catalog. */
