@@ -8,20 +8,18 @@ import type { NodeMessage } from './node-red';
  * JSON is known is that JSON text: what `mqtt out` would have made of the object.
  */
 export function toNodeMessage(message: OutMessage, asText = false): NodeMessage {
-  const { payload, payloadJson } = message;
   return {
     topic: message.topic,
-    payload:
-      typeof payload !== 'object' || payload === null
-        ? payload
-        : payloadJson !== undefined
-          ? asText
-            ? payloadJson
-            : JSON.parse(payloadJson)
-          : structuredClone(payload),
+    payload: payloadFor(message, asText),
     retain: message.retain,
     qos: 1,
     chartId: message.xstate.chartId,
     xstate: { ...message.xstate },
   };
+}
+
+function payloadFor({ payload, payloadJson }: OutMessage, asText: boolean): unknown {
+  if (typeof payload !== 'object' || payload === null) return payload;
+  if (payloadJson === undefined) return structuredClone(payload);
+  return asText ? payloadJson : JSON.parse(payloadJson);
 }
