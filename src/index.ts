@@ -34,6 +34,7 @@ export { WaitingEvents } from './runtime/waiting-events';
 export { StatementGroup } from './store/statement-group';
 export { journeys } from './nodes/delivery';
 export { oneWriteFor } from './nodes/broker-writes';
+export { LiveUpdates, LIVE_UPDATE_INTERVAL_MS } from './nodes/live-updates';
 export { MachineVersions } from './runtime/machine-versions';
 export { isoDurationMs } from './engine/delays';
 export { actionBus } from './runtime/action-bus';
