@@ -101,12 +101,22 @@ describe('engine: events and chart ids', () => {
     assert.deepEqual(parseEvent('{"type":"go"}'), { type: 'go' });
     assert.deepEqual(parseEvent(Buffer.from('{"type":"go","id":"x"}')), { type: 'go', id: 'x' });
     assert.deepEqual(parseEvent('reject'), { type: 'reject' });
+    // Text that is not JSON is the type, even when it starts like a number or a literal.
+    assert.deepEqual(parseEvent('1st'), { type: '1st' });
+    assert.deepEqual(parseEvent(Buffer.from('2fa-ok')), { type: '2fa-ok' });
+    assert.deepEqual(parseEvent('-5dB'), { type: '-5dB' });
+    assert.deepEqual(parseEvent('trueColor'), { type: 'trueColor' });
+    assert.deepEqual(parseEvent('nullify'), { type: 'nullify' });
   });
 
   it('rejects malformed, typeless, reserved, unsafe and oversized events', () => {
     assert.match(invalid('{"type":'), /not valid JSON/);
     assert.match(invalid({ data: 1 }), /no string "type"/);
     assert.match(invalid('42'), /JSON object/);
+    assert.match(invalid('-1.5e3'), /JSON object/);
+    assert.match(invalid('true'), /JSON object/);
+    assert.match(invalid('null'), /JSON object/);
+    assert.match(invalid('"go"'), /JSON object/);
     assert.match(invalid(''), /empty/);
     assert.match(invalid({ type: 'xstate.after.1000.x' }), /reserved/);
     assert.match(invalid('{"type":"go","data":{"__proto__":{"polluted":true}}}'), /__proto__/);

@@ -59,14 +59,18 @@ export function parseEvent(payload: unknown, maxBytes = MAX_EVENT_BYTES): EventO
     if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
     const text = value.trim();
     if (text === '') throw new ChartError('invalid_event', errorText('emptyEvent'));
-    if (/^[[{"]/.test(text) || text === 'null' || text === 'true' || text === 'false' || /^-?\d/.test(text)) {
+    if (/^[[{"]/.test(text)) {
+      // Meant as JSON: broken JSON is refused, not taken for an event type.
       try {
         value = JSON.parse(text);
       } catch (err) {
         throw new ChartError('invalid_event', errorText('notJson', { message: messageOf(err) }));
       }
     } else {
-      value = { type: text };
+      // A number, true, false or null is JSON (and no event); any other text, `1st` or `2fa-ok`
+      // included, is the event type.
+      const scalar = jsonScalar(text);
+      value = scalar ? scalar.value : { type: text };
     }
   } else if (isPlainObject(value)) {
     let bytes: number;
@@ -99,6 +103,16 @@ export function parseEvent(payload: unknown, maxBytes = MAX_EVENT_BYTES): EventO
   if (data !== undefined) event.data = structuredClone(data);
   if (id !== undefined) event.id = id;
   return event;
+}
+
+/** The text as a JSON number, boolean or null (wrapped: null is a value here), else undefined. */
+function jsonScalar(text: string): { value: unknown } | undefined {
+  if (!/^(-?\d|true$|false$|null$)/.test(text)) return undefined;
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
 }
 
 function tooLarge(bytes: number, maxBytes: number): ChartError {
