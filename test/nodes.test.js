@@ -175,6 +175,41 @@ for (const backend of backends) {
       assert.match(status.text, /^1 chart · /);
     });
 
+    it('raises the errors no input waits for (a timer\'s, the admin API\'s) to Catch nodes, and clears a deleted chart with its metadata', async () => {
+      const fuse = { id: 'Fuse', initial: 'Armed', states: { Armed: { on: { poke: 'Armed' }, after: { 20: { target: 'Blown', actions: 'explode' } } }, Blown: {} } };
+      const extra = [
+        { id: 'n-catch', type: 'catch', scope: ['chart'], uncaught: false, wires: [['caught']] },
+        { id: 'caught', type: 'helper' },
+      ];
+      const wired = flow(store, fuse, extra);
+      wired[1].implementations = "return { actions: { explode: () => { throw new Error('boom') } } }";
+      await helper.load(nodes, wired);
+      const chart = helper.getNode('chart');
+      const caught = received(helper.getNode('caught'), (_, list) => list.length === 2);
+      const created = received(helper.getNode('states'), (msg) => msg.topic.endsWith('/state'));
+      chart.receive({ chartId: 'f-1', payload: { type: 'poke' } });
+      const [state] = (await created).filter((m) => m.topic.endsWith('/state'));
+      // The admin API's door (what POST .../events calls): an event the state does not accept.
+      const refused = await chart.xstate.dispatch('f-1', { type: 'nope' });
+      assert.equal(refused.kind, 'rejected');
+      // Meanwhile the timer fires, and the action it runs throws.
+      const errors = await caught;
+      assert.deepEqual(errors.map((m) => m.payload.code).sort(), ['event_not_accepted', 'implementation_error']);
+      for (const error of errors) {
+        assert.equal(error.topic, 'xstate/chart/f-1/error');
+        assert.match(error.error.message, new RegExp(`^${error.payload.code}: `));
+        assert.equal(error.xstate.chartId, 'f-1');
+      }
+
+      await chart.xstate.drained();
+      const cleared = received(helper.getNode('states'), (msg) => msg.payload === '' && msg.topic.endsWith('/state'));
+      assert.equal(await chart.xstate.deleteChart('f-1'), true);
+      const bye = (await cleared).at(-1);
+      assert.equal(bye.retain, true);
+      assert.equal(bye.chartId, 'f-1');
+      assert.deepEqual(bye.xstate, { chartId: 'f-1', machineId: 'Fuse', machineVersion: 1, seq: state.payload.metadata.seq });
+    });
+
     it('answers events past 1,000 waiting for one chart with persistence_failed, and applies the rest in order', async () => {
       await helper.load(nodes, flow(store, ticker));
       const chart = helper.getNode('chart');

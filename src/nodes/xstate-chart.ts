@@ -5,7 +5,7 @@ import { errorText } from '../engine/texts';
 import { chartIdFromTopic, checkChartId, checkTopicPrefix, parseEvent } from '../engine/event';
 import { compileMachine, type CompiledMachine, type EventObject, type Implementations } from '../engine/machine';
 import { compileJavaScript } from '../engine/sandbox';
-import { errorMessage } from '../engine/messages';
+import { errorMessage, Output, type ErrorPayload, type OutMessage } from '../engine/messages';
 import { MachineSource, splitMachineInput } from '../runtime/machine-source';
 import { DefinitionError } from '../engine/definition';
 import { migrateProblems, NO_MIGRATE, parseMigrate, type MigrateMap } from '../engine/migrate';
@@ -137,6 +137,14 @@ export default function registerChartNode(RED: NodeAPI): void {
     };
     // The editor's sidebar hears of the charts that move, at most twice a second each.
     const live = new LiveUpdates((topic, update) => RED.comms?.publish(topic, update, false), node.id);
+    /**
+     * An error message no input waits for (a timer's, the admin API's, a committed transition's
+     * notice): raised with its message so that Catch nodes see it, as `done(err)` does for an input.
+     */
+    const raise = (message: OutMessage) => {
+      const { code, message: said } = message.payload as ErrorPayload;
+      node.error(userFacingError({ code, message: said }), toNodeMessage(message));
+    };
     const noteOutcome = (outcome: Outcome) => {
       if (outcome.kind === 'rejected') {
         const { chartId, error } = outcome;
@@ -146,6 +154,7 @@ export default function registerChartNode(RED: NodeAPI): void {
         const { chartId, state } = outcome;
         status.last = () => text('lastTransition', { chartId, value: JSON.stringify(state.value).replace(/["{}]/g, '').replace(/:/g, '.') });
         live.changed({ chartId: state.chartId, value: state.value, status: state.status, seq: state.metadata.seq, version: state.machine.version, updatedAt: new Date(state.metadata.timestamp).toISOString() });
+        for (const message of outcome.messages) if (message.output === Output.Error) raise(message);
       } else {
         return;
       }
@@ -186,7 +195,10 @@ export default function registerChartNode(RED: NodeAPI): void {
               showStatus(true);
             },
             onTimerOutcome: (outcome) => {
-              if (outcome.kind === 'rejected') node.send([null, null, outcome.messages.map((message) => toNodeMessage(message))]);
+              if (outcome.kind === 'rejected') {
+                node.send([null, null, outcome.messages.map((message) => toNodeMessage(message))]);
+                outcome.messages.forEach(raise);
+              }
               noteOutcome(outcome);
             },
             onPendingTimers: (pending) => {
@@ -271,7 +283,11 @@ export default function registerChartNode(RED: NodeAPI): void {
       eventBytes: sizes.eventBytes,
       charts: (chartPrefix, after, limit) => (service ? service.charts(chartPrefix, after, limit) : Promise.reject(failure)),
       chart: (chartId) => (service ? service.chart(chartId) : Promise.reject(failure)),
-      dispatch: (chartId, event) => handle(chartId, event, (msgs) => node.send(msgs)),
+      dispatch: async (chartId, event) => {
+        const outcome = await handle(chartId, event, (msgs) => node.send(msgs));
+        if (outcome.kind === 'rejected') outcome.messages.forEach(raise);
+        return outcome;
+      },
       impact: async (input, versioning) => {
         if (!service || !compile) throw failure as ChartError;
         let candidate: CompiledMachine;
@@ -292,12 +308,13 @@ export default function registerChartNode(RED: NodeAPI): void {
       deleteChart: async (chartId) => {
         if (!service) throw failure as ChartError;
         const deleted = await service.deleteChart(chartId);
-        // Its retained state and values go from the broker too (best effort: no chart, no outbox).
-        if (deleted) {
-          node.send([service.retainedTopics(chartId).map((topic) => ({ topic, payload: '', retain: true, qos: 1 })), null, null]);
-          live.deleted(chartId);
-        }
-        return deleted;
+        if (!deleted) return false;
+        // Its retained state and values go from the broker too (best effort: no chart, no outbox),
+        // each message with the chart's metadata as every output message has it.
+        const xstate = { chartId, machineId: compiled?.id ?? machineId, machineVersion: deleted.version, seq: deleted.seq };
+        node.send([service.retainedTopics(chartId).map((topic) => ({ topic, payload: '', retain: true, qos: 1, chartId, xstate })), null, null]);
+        live.deleted(chartId);
+        return true;
       },
       /** For tests and tools: resolves when every committed message of this node was delivered. */
       drained: () => service?.drained() ?? Promise.resolve(),

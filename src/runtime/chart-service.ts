@@ -5,6 +5,7 @@ import { errorText } from '../engine/texts';
 import type { DedupWindow } from '../store/sql/prune-event-ids';
 import type { ChartSummary } from '../store/sql/list-charts';
 import type { ChartDetail } from '../store/sql/chart-detail';
+import type { DeletedChart } from '../store/sql/delete-chart';
 import type { StateGroup, TimerGroup } from '../store/sql/impact';
 import { versionDigest, type CompiledMachine } from '../engine/machine';
 import { isEmptyMigrate, type MigrateMap } from '../engine/migrate';
@@ -28,7 +29,7 @@ export interface ServiceStore extends ChartPersistence, OutboxStore, TimerStore 
   pruneEventIds(machineId: string, window: DedupWindow): Promise<number>;
   listCharts(machineId: string, prefix: string, after: string, limit: number): Promise<{ charts: ChartSummary[]; next: string | null }>;
   chartDetail(machineId: string, chartId: string): Promise<ChartDetail | undefined>;
-  deleteChart(machineId: string, chartId: string): Promise<boolean>;
+  deleteChart(machineId: string, chartId: string): Promise<DeletedChart | undefined>;
   candidateVersion(machineId: string, digest: string): Promise<{ version: number; changed: boolean }>;
   chartsByState(machineId: string): Promise<StateGroup[]>;
   timersByState(machineId: string): Promise<TimerGroup[]>;
@@ -138,7 +139,7 @@ export class ChartService {
   }
 
   /** Deletes a chart in its turn (its timers, ids, outbox rows and log with it); false when there was none. */
-  async deleteChart(chartId: string): Promise<boolean> {
+  async deleteChart(chartId: string): Promise<DeletedChart | undefined> {
     const runtime = await this.start();
     return runtime.exclusive(chartId, () => this.options.store.deleteChart(runtime.machine.id, chartId));
   }

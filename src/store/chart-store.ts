@@ -15,7 +15,7 @@ import { renewRelay, retireRelay } from './sql/relays';
 import { countCharts } from './sql/count-charts';
 import { listCharts, type ChartSummary } from './sql/list-charts';
 import { chartDetail, type ChartDetail } from './sql/chart-detail';
-import { deleteChart } from './sql/delete-chart';
+import { deleteChart, type DeletedChart } from './sql/delete-chart';
 import { chartKeyOf, commitTransitions, landedBefore, type CommitOutcome, type TransitionCommit } from './sql/commit-transitions';
 import { StatementGroup } from './statement-group';
 import { CHURNING_TABLES, vacuumTable } from './sql/vacuum';
@@ -390,7 +390,7 @@ export class ChartStore extends EventEmitter {
     return this.run((db) => chartDetail(db, this.table, machineId, chartId));
   }
 
-  deleteChart(machineId: string, chartId: string): Promise<boolean> {
+  deleteChart(machineId: string, chartId: string): Promise<DeletedChart | undefined> {
     return this.run((db) => deleteChart(db, this.table, machineId, chartId));
   }
 
