@@ -133,7 +133,11 @@ export function planMove(value: StateValue, to: CompiledMachine, migrate: Migrat
   if (leaves.every((path) => stateAt(to, path))) return { kind: 'move' };
   const paths = new Map(leaves.map((path) => [path, mapPath(path, migrate.states)]));
   const missing = [...paths.values()].filter((path) => !stateAt(to, path));
-  if (missing.length > 0) return { kind: 'stay', reason: `state ${missing.map((p) => JSON.stringify(p)).join(', ')} does not exist in the new version${Object.keys(migrate.states).length > 0 ? ' and the state map does not lead there' : ''}` };
+  if (missing.length > 0) {
+    const states = missing.map((p) => JSON.stringify(p)).join(', ');
+    const mapped = Object.keys(migrate.states).length > 0;
+    return { kind: 'stay', reason: mapped ? errorText('stateGoneUnmapped', { states }) : errorText('stateGone', { states }) };
+  }
   return { kind: 'map', value: valueOf([...paths.values()]), paths };
 }
 

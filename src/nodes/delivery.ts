@@ -1,4 +1,5 @@
 import { Output, type OutMessage } from '../engine/messages';
+import { errorText } from '../engine/texts';
 import { actionBus } from '../runtime/action-bus';
 import { DeliveryTimeout } from '../runtime/outbox-relay';
 import type { DeliveryPort } from '../runtime/chart-service';
@@ -287,7 +288,7 @@ export class Delivery implements DeliveryPort {
   private sweep(): void {
     const now = Date.now();
     for (const handOver of [...this.handOvers]) {
-      if (handOver.deadline <= now) handOver.fail(new DeliveryTimeout(`not completed by the flow within ${this.ackTimeoutMs} ms`));
+      if (handOver.deadline <= now) handOver.fail(new DeliveryTimeout(errorText('notCompletedInTime', { ms: this.ackTimeoutMs })));
     }
     if (this.handOvers.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);

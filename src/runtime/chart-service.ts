@@ -161,7 +161,7 @@ export class ChartService {
       source.storedVersions(),
     ]);
     // Another machine id is another machine: this node's charts stay with theirs, which it would no longer run.
-    const renamed = candidate.id === machineId ? undefined : `the machine id changes from "${machineId}" to "${candidate.id}": these charts stay with "${machineId}", which this node would no longer run`;
+    const renamed = candidate.id === machineId ? undefined : errorText('machineRenamed', { from: machineId, to: candidate.id });
     return impactOf({ candidate, migrate, ...version, versioning, groups, timers, machineOf: (v) => machines.get(v), renamed });
   }
 

@@ -77,7 +77,7 @@ export class MachineSource {
     }
     const load = async (version: number) => {
       const stored = await options.store.loadMachine(this.machineId, version);
-      if (!stored) throw new Error(`version ${version} of machine "${this.machineId}" is not in the store`);
+      if (!stored) throw new Error(errorText('versionNotStored', { version, machineId: this.machineId }));
       return stored.definition;
     };
     this.versions = new MachineVersions(current, load, options.compile);

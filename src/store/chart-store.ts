@@ -162,7 +162,7 @@ export class ChartStore extends EventEmitter {
 
   /** Opens the database and applies migrations; shared by every caller until it succeeds. */
   ready(): Promise<Db> {
-    if (this.closed) return Promise.reject(new Error('The store is closed.'));
+    if (this.closed) return Promise.reject(new Error(errorText('storeClosed')));
     if (!this.opening) {
       this.opening = this.retrying(async () => {
         const db = this.db ?? this.open();
@@ -446,7 +446,7 @@ export class ChartStore extends EventEmitter {
       user: this.options.user,
       password: this.options.password,
       max: this.options.poolSize,
-      onIdleError: (err) => this.setStatus('retrying', `connection lost: ${err.message}`),
+      onIdleError: (err) => this.setStatus('retrying', errorText('connectionLost', { message: err.message })),
       // Behind a pooler in transaction mode (PgBouncer before 1.21) named statements are refused
       // again and again: commits go on unprepared, and the node says why once.
       onUnprepared: (err) => this.emit('commit-unprepared', err),
@@ -469,7 +469,7 @@ export class ChartStore extends EventEmitter {
       const result = await withRetry(
         work,
         this.retry,
-        (err, attempt, delay) => this.setStatus('retrying', `retry ${attempt} in ${delay} ms: ${(err as Error).message}`),
+        (err, attempt, delay) => this.setStatus('retrying', errorText('retryingIn', { attempt, delay, message: (err as Error).message })),
         () => this.closed,
       );
       if (this.status.state !== 'connected') this.setStatus('connected', 'connected');

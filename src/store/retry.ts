@@ -1,3 +1,5 @@
+import { errorText } from '../engine/texts';
+
 /** PostgreSQL SQLSTATE classes and codes worth another attempt: the same statement may succeed. */
 const TRANSIENT_SQLSTATES = new Set([
   '40001', // serialization_failure
@@ -43,7 +45,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 30, initialDelayMs: 100, m
 export class RetriesExhausted extends Error {
   readonly attempts: number;
   constructor(attempts: number, cause: unknown) {
-    super(`gave up after ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(errorText('retriesExhausted', { attempts, message: cause instanceof Error ? cause.message : String(cause) }), { cause });
     this.name = 'RetriesExhausted';
     this.attempts = attempts;
   }
