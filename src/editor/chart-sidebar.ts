@@ -4,7 +4,9 @@
  * with the active states marked, its context, pending timers and last transitions; send it an event or
  * delete it. Live: the runtime publishes `xstate-chart/{nodeId}/{chartId}` over Node-RED's comms
  * (throttled per chart); the selected chart's diagram follows at once, its details at most once a
- * second, and listed rows update in place.
+ * second, and listed rows update in place. A transition committed by another process (several
+ * Node-RED processes on one store behind a shared subscription) reaches this runtime's comms only
+ * through the store: the selected chart is read again every few seconds while no update comes.
  */
 import { api, type ChartDetail, type ChartRow } from './api';
 import { injectEditorStyle } from './editor-style';
@@ -16,6 +18,8 @@ export const TAB_ID = 'xstate';
 export const PAGE_SIZE = 100;
 /** The selected chart's details are fetched again at most this often while updates arrive. */
 export const DETAIL_REFRESH_MS = 1000;
+/** The selected chart, shown, is read again this long after the last read when no update came. */
+export const DETAIL_POLL_MS = 2000;
 const SEARCH_DEBOUNCE_MS = 250;
 const SHOWN_TRANSITIONS = 20;
 
@@ -90,6 +94,7 @@ export class ChartSidebar {
   private detailGeneration = 0;
   private lastDetailAt = 0;
   private detailTimer: ReturnType<typeof setTimeout> | undefined;
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
@@ -399,6 +404,7 @@ export class ChartSidebar {
     this.sendResult.textContent = '';
     this.detail.hidden = !chartId;
     this.placeholder.hidden = !!chartId;
+    this.followStore(chartId !== undefined);
     if (!chartId) {
       this.handle?.destroy();
       this.handle = undefined;
@@ -413,7 +419,26 @@ export class ChartSidebar {
     void this.loadDetail(chartId);
   }
 
-  async loadDetail(chartId: string): Promise<void> {
+  /**
+   * While a chart is selected, reads it again when DETAIL_POLL_MS passed since the last read and the
+   * tab is shown: what another process committed. Live updates keep the last read recent, so under
+   * load this adds nothing.
+   */
+  private followStore(on: boolean): void {
+    if (!on) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+      return;
+    }
+    this.pollTimer ??= setInterval(() => {
+      const shown = this.content.isConnected && this.content.offsetParent !== null;
+      if (!this.selected || !shown || this.detailTimer || Date.now() - this.lastDetailAt < DETAIL_POLL_MS) return;
+      void this.loadDetail(this.selected, true);
+    }, DETAIL_POLL_MS / 4);
+  }
+
+  /** Reads the chart and shows it; `ifMoved`: only when its seq is not the one shown (a poll). */
+  async loadDetail(chartId: string, ifMoved = false): Promise<void> {
     const nodeId = this.nodeId;
     if (!nodeId) return;
     const mine = ++this.detailGeneration;
@@ -421,6 +446,7 @@ export class ChartSidebar {
     try {
       const detail = await api.chart(nodeId, chartId);
       if (mine !== this.detailGeneration || chartId !== this.selected) return;
+      if (ifMoved && this.current && detail.state.metadata?.seq === this.current.state.metadata?.seq) return;
       this.current = detail;
       this.hideError();
       this.renderDetail(detail);

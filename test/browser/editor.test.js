@@ -282,6 +282,27 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     assert.equal(new Set(pages.seen).size, BULK);
   });
 
+  itIf(noPostgres, 'follows the selected chart when another process commits its transitions (no comms message comes)', async () => {
+    await send('remote-1', 'counter_offer');
+    await stateOf('remote-1', 1);
+    const sidebar = await openSidebar();
+    await sidebar.locator('input.xstate-chart-search').fill('remote-');
+    await sidebar.locator('li[data-chart-id="remote-1"]').click();
+    await sidebar.locator('.xstate-sidebar-diagram [data-state="Negotiate.Propose"].active').waitFor();
+    // Another runtime on the same store, as a second Node-RED process behind a shared
+    // subscription would be: its commit reaches this Node-RED's comms by no way but the store.
+    const other = await otherProcess(example, definition);
+    try {
+      const outcome = await other.runtime.dispatch('remote-1', { type: 'agree' });
+      assert.equal(outcome.kind, 'applied');
+    } finally {
+      await other.close();
+    }
+    await sidebar.locator('.xstate-sidebar-diagram [data-state="Perform.Initiate"].active').waitFor({ timeout: 10000 });
+    await sidebar.locator('.xstate-chart-transitions tr[data-seq="2"]').waitFor();
+    assert.equal(comms.filter((m) => m.topic === `${TOPIC}remote-1` && m.data.seq === 2).length, 0, 'not through comms');
+  });
+
   it(`a burst of ${BURST.toLocaleString('en')} events to one chart reaches the editor as a few comms messages a second`, async () => {
     const sidebar = await openSidebar();
     await send('burst-1', 'counter_offer');
@@ -357,6 +378,27 @@ describeIf(chromiumMissing, 'editor in a browser with the ace code editor (edito
     assert.deepEqual(errors, [], 'no errors in the page');
   });
 });
+
+/**
+ * The package's runtime in this test's process on the example's store and machine (version 1, as
+ * the example's chart node registered it), without an outbox: what another Node-RED process
+ * serving the same charts would commit.
+ */
+async function otherProcess(example, definition) {
+  const { ChartStore, ChartRuntime, MachineVersions, compileMachine } = require('../../dist/index.js');
+  const store = new ChartStore({ backend: 'postgres', connection: example.connection, schema: example.schema });
+  const machine = compileMachine(definition);
+  const machines = new MachineVersions({ machine, version: 1 }, () => Promise.reject(new Error('one version only')), compileMachine);
+  const runtime = new ChartRuntime({ store, machines, topicPrefix: example.prefix, create: false, strict: true });
+  return {
+    runtime,
+    close: async () => {
+      await runtime.idle();
+      runtime.dispose();
+      await store.close();
+    },
+  };
+}
 
 /** `count` charts `bulk-00000`... copied in SQL from a real one (`from`), as the store keeps them. */
 async function insertCharts(example, from, count) {
