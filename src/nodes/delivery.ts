@@ -6,7 +6,7 @@ import type { DeliveryPort } from '../runtime/chart-service';
 import type { Node, NodeMessage } from './node-red';
 import { toNodeMessage } from './node-messages';
 import type { Downstream } from './downstream';
-import { messageId } from './message-ids';
+import { randomId } from '../runtime/random-ids';
 import { oneWriteFor } from './broker-writes';
 
 interface SendEvent {
@@ -247,7 +247,7 @@ export class Delivery implements DeliveryPort {
     const followed: string[] = [];
     for (const message of messages) {
       const msg = toNodeMessage(message, this.downstream.publishesText(message.output));
-      msg._msgid = messageId();
+      msg._msgid = randomId();
       const ports: Array<NodeMessage | null> = [null, null, null];
       ports[message.output] = msg;
       sends.push(ports);

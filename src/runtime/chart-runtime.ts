@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AnyMachineSnapshot } from 'xstate';
 import { chartStateOf, valueChanges, valuesOf, type ChartState } from '../engine/chart-state';
 import { ChartError, messageOf } from '../engine/errors';
@@ -14,6 +13,7 @@ import { ChartCache, type CacheNamespace } from './chart-cache';
 import { KeyedQueue } from './keyed-queue';
 import type { MachineVersions } from './machine-versions';
 import { WaitingEvents } from './waiting-events';
+import { randomId } from './random-ids';
 
 /** What the runtime needs of a store; {@link ChartStore} is one. */
 export interface ChartPersistence {
@@ -314,7 +314,7 @@ export class ChartRuntime {
         throw new ChartError('invalid_event', errorText('contextTooLarge', { bytes: contextBytes, max: this.options.maxContextBytes }));
       }
     }
-    const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomUUID() };
+    const record: ChartRecord = { machineId: machine.id, chartId, machineVersion: version, seq, status: state.status, state, snapshot: next.persisted, commitId: randomId() };
     const previousValues = from ? valuesOf(from.machine.valueStates, from.snapshot.value) : undefined;
     const values = valueChanges(previousValues, valuesOf(machine.valueStates, state.value));
     let outcome: CommitOutcome;
