@@ -59,6 +59,8 @@ describeIf(postgres.skip, 'chart node life cycle (PostgreSQL behind a forwarder 
     await client.publish(`${prefix}/lamp-1/event`, { type: 'toggle' });
     const on = await client.waitFor((m) => m.topic === `${prefix}/lamp-1/state` && m.json?.value === 'On');
     assert.equal(on.json.metadata.seq, 1);
+    // The status says the store is back (SPEC §3: connected / retrying / error) with the charts served.
+    await statusMatching(helper.getNode('chart'), /^connected · 1 chart · lamp-1: On$/);
     await helper.getNode('chart').xstate.drained();
 
     assert.equal(ChartService.running.size, 1, 'one chart service runs: the old node started nothing after its close');

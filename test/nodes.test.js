@@ -172,7 +172,7 @@ for (const backend of backends) {
       assert.match(error.error.message, /^event_not_accepted: The event "submit" is not accepted/);
       assert.equal(error.payload.type, 'submit');
       const status = await statusMatching(helper.getNode('chart'), /o-7: event_not_accepted/);
-      assert.match(status.text, /^1 chart · /);
+      assert.match(status.text, /^connected · 1 chart · /);
     });
 
     it('raises the errors no input waits for (a timer\'s, the admin API\'s) to Catch nodes, and clears a deleted chart with its metadata', async () => {
