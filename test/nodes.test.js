@@ -208,6 +208,13 @@ for (const backend of backends) {
       assert.equal(bye.retain, true);
       assert.equal(bye.chartId, 'f-1');
       assert.deepEqual(bye.xstate, { chartId: 'f-1', machineId: 'Fuse', machineVersion: 1, seq: state.payload.metadata.seq });
+
+      // Input refused before it reached a chart: its error names the machine version the node runs.
+      const refusedInput = received(helper.getNode('errors'), (msg) => msg.payload.code === 'invalid_event');
+      chart.receive({ chartId: 'f-2', payload: '{' });
+      const bad = (await refusedInput).at(-1);
+      assert.equal(bad.xstate.machineId, 'Fuse');
+      assert.equal(bad.xstate.machineVersion, 1);
     });
 
     it('answers events past 1,000 waiting for one chart with persistence_failed, and applies the rest in order', async () => {

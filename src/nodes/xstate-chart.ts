@@ -228,7 +228,7 @@ export default function registerChartNode(RED: NodeAPI): void {
 
     /** An error message on output 3 and to Catch nodes. */
     const fail = (error: ChartError, chartId: string | undefined, event: unknown, send: SendFunction, done: DoneFunction) => {
-      const message = errorMessage(prefix, error, { chartId, event, machineId: compiled?.id ?? machineId, machineVersion: 0, timestamp: Date.now() });
+      const message = errorMessage(prefix, error, { chartId, event, machineId: compiled?.id ?? machineId, machineVersion: machines?.currentVersion ?? 0, timestamp: Date.now() });
       send([null, null, [toNodeMessage(message)]]);
       status.last = () => text('lastError', { chartId: chartId ?? '?', code: error.code });
       showStatus();
@@ -256,7 +256,7 @@ export default function registerChartNode(RED: NodeAPI): void {
       if (!service) throw failure as ChartError;
       const outcome = await service.dispatch(chartId, event).catch((err): Outcome => {
         const error = err instanceof ChartError ? err : new ChartError('persistence_failed', errorText('storeNotReady', { message: messageOf(err) }));
-        const message = errorMessage(prefix, error, { chartId, event, machineId: compiled?.id ?? machineId, machineVersion: 0, timestamp: Date.now() });
+        const message = errorMessage(prefix, error, { chartId, event, machineId: compiled?.id ?? machineId, machineVersion: machines?.currentVersion ?? 0, timestamp: Date.now() });
         return { kind: 'rejected', chartId, error, messages: [message] };
       });
       noteOutcome(outcome);
