@@ -138,7 +138,7 @@ export default function registerChartNode(RED: NodeAPI): void {
         }, STATUS_INTERVAL_MS);
       }
     };
-    // The editor's sidebar hears of the charts that move, at most twice a second each.
+    // The editor's sidebar hears of the charts that move, at most once per half second each.
     const live = new LiveUpdates((topic, update) => RED.comms?.publish(topic, update, false), node.id);
     /**
      * An error message no input waits for (a timer's, the admin API's, a committed transition's
@@ -317,7 +317,7 @@ export default function registerChartNode(RED: NodeAPI): void {
         // Its retained state and values go from the broker too (best effort: no chart, no outbox),
         // each message with the chart's metadata as every output message has it.
         const xstate = { chartId, machineId: compiled?.id ?? machineId, machineVersion: deleted.version, seq: deleted.seq };
-        node.send([service.retainedTopics(chartId).map((topic) => ({ topic, payload: '', retain: true, qos: 1, chartId, xstate })), null, null]);
+        node.send([service.retainedTopics(chartId).map((topic) => ({ topic, payload: '', retain: true, qos: 1, chartId, xstate: { ...xstate } })), null, null]);
         live.deleted(chartId);
         return true;
       },
