@@ -10,7 +10,7 @@ import type { NodeAPI } from './node-red';
  * The package's part of Node-RED's `settings.js`:
  *
  *   xstate: {
- *     cache: { maxBytes: 8388608 },           // charts kept in memory, estimated bytes of memory, per process
+ *     cache: { maxBytes: 4194304 },           // charts kept in memory, estimated bytes of memory, per process
  *     queue: { perChart: 1000, total: 10000 }, // events waiting for their chart's turn
  *     dedup: { events: 1000, hours: 24 },      // idempotency window
  *     retry: { attempts, initialDelayMs, maxDelayMs, totalMs },

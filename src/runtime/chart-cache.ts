@@ -1,13 +1,14 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * Default budget of the charts kept in memory, in (estimated) bytes of memory: about 10,000 charts
+ * Default budget of the charts kept in memory, in (estimated) bytes of memory: about 5,000 charts
  * of a small machine. A cached chart costs more than its bytes while events come fast: V8 then lets
  * the heap grow to about four times what is live before it collects, so in bench d each MiB of
- * budget cost about 6 MB of RSS (touching 100,000 charts: 445 MB with 32 MiB, 362 with 16, 299 with
- * 8). A chart that is not cached costs one grouped primary-key read at its next event.
+ * budget cost about 6 MB of RSS (touching 100,000 charts: 445 MB with 32 MiB, 362 with 16, 294-319
+ * with 8, 264 and 283 with 4). A chart that is not cached costs one grouped primary-key read at its
+ * next event; where many charts are busy at once and memory is there, raise it in settings.js.
  */
-export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CACHE_BYTES = 4 * 1024 * 1024;
 
 interface Sized {
   /** What the entry takes in memory, estimated: what the budget counts. */
