@@ -6,7 +6,8 @@
  * (throttled per chart); the selected chart's diagram follows at once, its details at most once a
  * second, and listed rows update in place. A transition committed by another process (several
  * Node-RED processes on one store behind a shared subscription) reaches this runtime's comms only
- * through the store: the selected chart is read again every few seconds while no update comes.
+ * through the store: while the tab is shown, the selected chart is read again when no update came
+ * for 2 s, and the listed rows every 5 s.
  */
 import { api, type ChartDetail, type ChartRow } from './api';
 import { injectEditorStyle } from './editor-style';
@@ -20,6 +21,8 @@ export const PAGE_SIZE = 100;
 export const DETAIL_REFRESH_MS = 1000;
 /** The selected chart, shown, is read again this long after the last read when no update came. */
 export const DETAIL_POLL_MS = 2000;
+/** The listed rows, shown, are read again this often (what other processes committed). */
+export const ROWS_POLL_MS = 5000;
 const SEARCH_DEBOUNCE_MS = 250;
 const SHOWN_TRANSITIONS = 20;
 
@@ -95,6 +98,8 @@ export class ChartSidebar {
   private lastDetailAt = 0;
   private detailTimer: ReturnType<typeof setTimeout> | undefined;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private lastRowsAt = 0;
+  private refreshingRows = false;
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
@@ -269,6 +274,7 @@ export class ChartSidebar {
     this.list.textContent = '';
     this.next = null;
     this.hideError();
+    this.followStore(nodeId !== undefined);
     if (nodeId) {
       const handler: Handler = (_topic, data) => this.onUpdate(data);
       this.subscription = { topic: `xstate-chart/${nodeId}/#`, handler };
@@ -315,6 +321,7 @@ export class ChartSidebar {
       }
       for (const chart of page.charts ?? []) this.addRow(chart);
       this.next = page.next ?? null;
+      this.lastRowsAt = Date.now();
       this.hideError();
     } catch (err) {
       if (mine !== this.listGeneration) return;
@@ -404,7 +411,6 @@ export class ChartSidebar {
     this.sendResult.textContent = '';
     this.detail.hidden = !chartId;
     this.placeholder.hidden = !!chartId;
-    this.followStore(chartId !== undefined);
     if (!chartId) {
       this.handle?.destroy();
       this.handle = undefined;
@@ -420,9 +426,9 @@ export class ChartSidebar {
   }
 
   /**
-   * While a chart is selected, reads it again when DETAIL_POLL_MS passed since the last read and the
-   * tab is shown: what another process committed. Live updates keep the last read recent, so under
-   * load this adds nothing.
+   * While a node is picked and the tab is shown, looks at the store for what another process
+   * committed: the selected chart when DETAIL_POLL_MS passed since its last read (live updates keep
+   * that recent, so under load this adds nothing), the listed rows every ROWS_POLL_MS.
    */
   private followStore(on: boolean): void {
     if (!on) {
@@ -431,10 +437,35 @@ export class ChartSidebar {
       return;
     }
     this.pollTimer ??= setInterval(() => {
-      const shown = this.content.isConnected && this.content.offsetParent !== null;
-      if (!this.selected || !shown || this.detailTimer || Date.now() - this.lastDetailAt < DETAIL_POLL_MS) return;
-      void this.loadDetail(this.selected, true);
+      if (!this.content.isConnected || this.content.offsetParent === null) return;
+      const now = Date.now();
+      if (this.selected && !this.detailTimer && now - this.lastDetailAt >= DETAIL_POLL_MS) void this.loadDetail(this.selected, true);
+      if (this.rows.size > 0 && !this.refreshingRows && now - this.lastRowsAt >= ROWS_POLL_MS) void this.refreshRows();
     }, DETAIL_POLL_MS / 4);
+  }
+
+  /** Reads the listed rows' charts again (the first rows of the search, as listed) and updates those that moved. */
+  private async refreshRows(): Promise<void> {
+    const nodeId = this.nodeId;
+    if (!nodeId) return;
+    const generation = this.listGeneration;
+    this.refreshingRows = true;
+    this.lastRowsAt = Date.now();
+    try {
+      const page = await api.charts(nodeId, { prefix: this.search.value.trim(), after: null, limit: Math.min(this.rows.size, 500) });
+      if (generation !== this.listGeneration || nodeId !== this.nodeId) return;
+      for (const chart of page.charts ?? []) {
+        const row = this.rows.get(chart.chartId);
+        if (row && typeof chart.seq === 'number' && chart.seq > row.chart.seq) {
+          row.chart = chart;
+          this.renderRow(row);
+        }
+      }
+    } catch {
+      // Looked at again at the next turn; a list that cannot be read says so when it is loaded.
+    } finally {
+      this.refreshingRows = false;
+    }
   }
 
   /** Reads the chart and shows it; `ifMoved`: only when its seq is not the one shown (a poll). */

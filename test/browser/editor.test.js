@@ -282,9 +282,11 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     assert.equal(new Set(pages.seen).size, BULK);
   });
 
-  itIf(noPostgres, 'follows the selected chart when another process commits its transitions (no comms message comes)', async () => {
+  itIf(noPostgres, 'follows the selected chart and the listed rows when another process commits their transitions (no comms message comes)', async () => {
     await send('remote-1', 'counter_offer');
     await stateOf('remote-1', 1);
+    await send('remote-2', 'counter_offer');
+    await stateOf('remote-2', 1);
     const sidebar = await openSidebar();
     await sidebar.locator('input.xstate-chart-search').fill('remote-');
     await sidebar.locator('li[data-chart-id="remote-1"]').click();
@@ -293,14 +295,18 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     // subscription would be: its commit reaches this Node-RED's comms by no way but the store.
     const other = await otherProcess(example, definition);
     try {
+      await sidebar.locator('li[data-chart-id="remote-2"]').waitFor();
       const outcome = await other.runtime.dispatch('remote-1', { type: 'agree' });
       assert.equal(outcome.kind, 'applied');
+      assert.equal((await other.runtime.dispatch('remote-2', { type: 'reject' })).kind, 'applied');
     } finally {
       await other.close();
     }
     await sidebar.locator('.xstate-sidebar-diagram [data-state="Perform.Initiate"].active').waitFor({ timeout: 10000 });
     await sidebar.locator('.xstate-chart-transitions tr[data-seq="2"]').waitFor();
-    assert.equal(comms.filter((m) => m.topic === `${TOPIC}remote-1` && m.data.seq === 2).length, 0, 'not through comms');
+    // A listed chart that is not selected: its row, within the rows' next look.
+    await page.waitForFunction(() => document.querySelector('li[data-chart-id="remote-2"] .xstate-chart-value')?.textContent === 'Negotiate.Reject', null, { timeout: 10000 });
+    assert.equal(comms.filter((m) => (m.topic === `${TOPIC}remote-1` || m.topic === `${TOPIC}remote-2`) && m.data.seq === 2).length, 0, 'not through comms');
   });
 
   it(`a burst of ${BURST.toLocaleString('en')} events to one chart reaches the editor as a few comms messages a second`, async () => {
