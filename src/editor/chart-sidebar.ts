@@ -9,7 +9,7 @@
  * through the store: while the tab is shown, the selected chart is read again when no update came
  * for 2 s, and the listed rows every 5 s.
  */
-import { api, type ChartDetail, type ChartRow } from './api';
+import { api, ApiError, type ChartDetail, type ChartRow } from './api';
 import { injectEditorStyle } from './editor-style';
 import { clock, duration, eventFromText, eventLabel, stateLabel, toDate } from './format';
 import { diagramLib, editorWindow, h, t, translated, type DiagramHandle, type EditorNode } from './red';
@@ -483,8 +483,23 @@ export class ChartSidebar {
       this.renderDetail(detail);
     } catch (err) {
       if (mine !== this.detailGeneration || chartId !== this.selected) return;
+      if (err instanceof ApiError && err.code === 'unknown_chart') return this.gone(chartId);
       this.showError(t('sidebar.detailFailed', { chartId, message: (err as Error).message }));
     }
+  }
+
+  /** The chart is no longer in the store (deleted elsewhere): its row and details go. */
+  private gone(chartId: string): void {
+    this.dropRow(chartId);
+    editorWindow().RED.notify(t('sidebar.gone', { chartId }), { type: 'warning', timeout: 5000 });
+  }
+
+  /** Takes a deleted chart off the list, and its details if it was selected. */
+  private dropRow(chartId: string): void {
+    this.rows.get(chartId)?.item.remove();
+    this.rows.delete(chartId);
+    if (this.selected === chartId) this.selectChart(undefined);
+    this.showList();
   }
 
   private renderMeta(meta: { status?: string; seq?: number; version?: number; updatedAt?: unknown }): void {
@@ -675,11 +690,7 @@ export class ChartSidebar {
     try {
       await api.remove(nodeId, chartId);
       if (nodeId !== this.nodeId) return;
-      const row = this.rows.get(chartId);
-      row?.item.remove();
-      this.rows.delete(chartId);
-      if (this.selected === chartId) this.selectChart(undefined);
-      this.showList();
+      this.dropRow(chartId);
       editorWindow().RED.notify(t('sidebar.deleted', { chartId }), { type: 'success', timeout: 3000 });
     } catch (err) {
       this.showError(t('sidebar.deleteFailed', { chartId, message: (err as Error).message }));

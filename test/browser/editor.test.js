@@ -307,6 +307,17 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     // A listed chart that is not selected: its row, within the rows' next look.
     await page.waitForFunction(() => document.querySelector('li[data-chart-id="remote-2"] .xstate-chart-value')?.textContent === 'Negotiate.Reject', null, { timeout: 10000 });
     assert.equal(comms.filter((m) => (m.topic === `${TOPIC}remote-1` || m.topic === `${TOPIC}remote-2`) && m.data.seq === 2).length, 0, 'not through comms');
+
+    // Deleted elsewhere while selected: the chart's row and details go, with a word why.
+    const deleter = await otherProcess(example, definition);
+    try {
+      assert.ok(await deleter.store.deleteChart(definition.id, 'remote-1'));
+    } finally {
+      await deleter.close();
+    }
+    await sidebar.locator('li[data-chart-id="remote-1"]').waitFor({ state: 'detached', timeout: 10000 });
+    assert.equal(await sidebar.locator('.xstate-chart-detail').isHidden(), true);
+    await page.locator('.red-ui-notification', { hasText: 'remote-1 is no longer in the store' }).waitFor();
   });
 
   it(`a burst of ${BURST.toLocaleString('en')} events to one chart reaches the editor as a few comms messages a second`, async () => {
@@ -398,6 +409,7 @@ async function otherProcess(example, definition) {
   const runtime = new ChartRuntime({ store, machines, topicPrefix: example.prefix, create: false, strict: true });
   return {
     runtime,
+    store,
     close: async () => {
       await runtime.idle();
       runtime.dispose();
