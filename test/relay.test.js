@@ -112,6 +112,26 @@ function assertOrdered(d) {
 
 const seqsOf = (list, chartId) => list.filter(([c]) => c === chartId).map(([, s]) => s);
 
+/** A promise and the function that resolves it: a gate a test opens when it is ready. */
+function gate() {
+  let open;
+  const opened = new Promise((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+/** A destination whose first send fails once `release` resolves; `reached` resolves when that send arrived. */
+function failingFirstSend(release) {
+  const reached = gate();
+  const d = destination(async (n) => {
+    if (n === 1) {
+      reached.open();
+      await release;
+      throw new Error('broker refused');
+    }
+  });
+  return { d, reached: reached.opened };
+}
+
 describe('outbox relay rules (in-memory store)', function () {
   this.timeout(20000);
   let relays = [];
@@ -126,26 +146,17 @@ describe('outbox relay rules (in-memory store)', function () {
 
   it('a failed send puts the chart back to the store: the newer transition waits, then both go in order', async () => {
     const store = new MemoryOutbox();
-    let refuse;
-    const refused = new Promise((resolve) => (refuse = resolve));
-    let a2Committed;
-    const committedA2 = new Promise((resolve) => (a2Committed = resolve));
     // The first send (a:1) is answered with a failure only once a:2 was committed meanwhile.
-    const d = destination(async (n) => {
-      if (n === 1) {
-        refuse();
-        await committedA2;
-        throw new Error('broker refused');
-      }
-    });
+    const committedA2 = gate();
+    const { d, reached } = failingFirstSend(committedA2.opened);
     const r = relay({ store, owner: 'A', deliver: d.deliver });
     await r.start();
     store.add('a', 1, 'A');
     r.committed('a', 1, messages('a', 1));
-    await refused;
+    await reached;
     store.add('a', 2, 'A');
     r.committed('a', 2, messages('a', 2));
-    a2Committed();
+    committedA2.open();
     await d.until((x) => seqsOf(x.delivered, 'a').includes(2));
     await r.drained();
     assert.deepEqual(d.attempts[0], [['a', 1]]);
@@ -157,25 +168,16 @@ describe('outbox relay rules (in-memory store)', function () {
 
   it('after a failed send, sends again only what the store still has: a row delivered meanwhile elsewhere is not sent again', async () => {
     const store = new MemoryOutbox();
-    let refuse;
-    const refused = new Promise((resolve) => (refuse = resolve));
-    let release;
-    const released = new Promise((resolve) => (release = resolve));
     // The first send (b:1) fails, once its row was delivered and cleared by another process meanwhile.
-    const d = destination(async (n) => {
-      if (n === 1) {
-        refuse();
-        await released;
-        throw new Error('broker refused');
-      }
-    });
+    const clearedElsewhere = gate();
+    const { d, reached } = failingFirstSend(clearedElsewhere.opened);
     const r = relay({ store, owner: 'A', deliver: d.deliver });
     await r.start();
     store.add('b', 1, 'A');
     r.committed('b', 1, messages('b', 1));
-    await refused;
+    await reached;
     await store.clearOutbox('M', [{ chartId: 'b', seq: 1 }]);
-    release();
+    clearedElsewhere.open();
     await r.drained();
     store.add('b', 2, 'A');
     r.committed('b', 2, messages('b', 2));
