@@ -71,4 +71,12 @@ describe('live updates to the editor', () => {
     assert.deepEqual(told, [1, 2]);
     live.close();
   });
+
+  it('tells nothing of a change that lands after its node closed', () => {
+    const { live, told } = updates();
+    live.changed(row('c1', 1));
+    live.close();
+    live.changed(row('c2', 1));
+    assert.deepEqual(told.map((u) => u.chartId), ['c1']);
+  });
 });

@@ -24,6 +24,7 @@ interface Window {
 export class LiveUpdates {
   private readonly windows = new Map<string, Window>();
   private ticker?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly publish: (topic: string, update: ChartUpdate | { chartId: string; deleted: true }) => void,
@@ -33,6 +34,8 @@ export class LiveUpdates {
   ) {}
 
   changed(update: ChartUpdate): void {
+    // A commit that lands after its node closed tells no editor, and starts no ticker.
+    if (this.closed) return;
     const window = this.windows.get(update.chartId);
     if (window) {
       window.latest = update;
@@ -52,6 +55,7 @@ export class LiveUpdates {
   }
 
   close(): void {
+    this.closed = true;
     this.windows.clear();
     this.stopTicker();
   }
