@@ -72,6 +72,36 @@ describe('engine: steps', () => {
     assert.deepEqual(step(machine, restored, { type: 'resume' }).snapshot.value, { Work: 'Run' });
   });
 
+  it('persists a snapshot as XState does (same JSON), through history, parallel and final states', () => {
+    const parallelToFinal = {
+      id: 'Cell',
+      type: 'parallel',
+      context: { count: 0, tags: ['a'] },
+      states: {
+        Door: { initial: 'Shut', states: { Shut: { on: { open: 'Open' } }, Open: { on: { shut: 'Shut' } } } },
+        Run: { initial: 'Idle', states: { Idle: { on: { go: 'Done' } }, Done: { type: 'final' } } },
+      },
+    };
+    const walks = [
+      [withHistory, ['next', 'pause', 'resume', 'pause']],
+      [marketplace, ['reject', 'agree']],
+      [parallelToFinal, ['open', 'go', 'shut']],
+      [{ id: 'Job', initial: 'Run', context: { n: 1 }, states: { Run: { on: { end: 'Ended' } }, Ended: { type: 'final' } }, output: { done: true } }, ['end']],
+    ];
+    for (const [definition, events] of walks) {
+      const machine = compileMachine(definition);
+      let current = initialStep(machine);
+      const seen = [current];
+      for (const type of events) {
+        if (accepts(machine, current.snapshot, { type })) seen.push((current = step(machine, current.snapshot, { type })));
+      }
+      assert.ok(seen.length > events.length / 2, `${definition.id}: most events were accepted`);
+      for (const { snapshot, persisted } of seen) {
+        assert.equal(JSON.stringify(persisted), JSON.stringify(machine.logic.getPersistedSnapshot(snapshot)), `${definition.id} at ${JSON.stringify(snapshot.value)}`);
+      }
+    }
+  });
+
   it('publishes the values of active compound states, and empties those that became inactive', () => {
     const machine = compileMachine(marketplace);
     const before = valuesOf(machine.valueStates, { Negotiate: 'Propose' });

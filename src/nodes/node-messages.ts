@@ -1,4 +1,4 @@
-import type { OutMessage } from '../engine/messages';
+import { messageMeta, type OutMessage } from '../engine/messages';
 import type { NodeMessage } from './node-red';
 
 /**
@@ -14,7 +14,7 @@ export function toNodeMessage(message: OutMessage, asText = false): NodeMessage 
     retain: message.retain,
     qos: 1,
     chartId: message.xstate.chartId,
-    xstate: { ...message.xstate },
+    xstate: messageMeta(message.xstate, message.xstate.id),
   };
 }
 
