@@ -96,9 +96,10 @@ export class ChartService {
   }
 
   /** Applies an event; an applied one's messages are handed to the relay before this resolves. */
-  async dispatch(chartId: string, event: EventObject): Promise<Outcome> {
-    const runtime = await this.start();
-    return runtime.dispatch(chartId, event);
+  dispatch(chartId: string, event: EventObject): Promise<Outcome> {
+    // Once started, straight on: a wait for the settled start was an await and a promise per event.
+    if (this.runtime && !this.stopped) return this.runtime.dispatch(chartId, event);
+    return this.start().then((runtime) => runtime.dispatch(chartId, event));
   }
 
   /**
