@@ -282,6 +282,66 @@ for (const backend of backends) {
           await looking.close();
         }
       });
+
+      it('analyzes the outbox once undelivered rows grew to 10,000, so the prepared commit looks it up by key rather than scanning it', async () => {
+        // The prepared group commit runs one plan, made from what the planner knew then: made while
+        // the outbox was nearly empty, it scanned the whole outbox for each transition's
+        // earlier-outbox check once deliveries had stopped (a broker away) and rows piled up.
+        const pg = require('pg');
+        const original = pg.Client.prototype.query;
+        let commitText;
+        pg.Client.prototype.query = function (config, ...rest) {
+          const text = typeof config === 'string' ? config : config?.text;
+          if (String(text).includes('json_to_recordset')) commitText = text;
+          return original.call(this, config, ...rest);
+        };
+        const growing = new ChartStore({ ...config, statisticsLookMs: 0, analyzeAfter: 1 });
+        const analyzed = [];
+        growing.on('outbox-analyzed', (rows) => analyzed.push(rows));
+        const s = `"${config.schema}"`;
+        const client = new pg.Client({ connectionString: config.connection });
+        await client.connect();
+        const outboxPlan = async () => {
+          await client.query(`prepare commit_plan as ${commitText}`);
+          try {
+            await client.query('set plan_cache_mode = force_generic_plan');
+            const { rows } = await client.query(`explain execute commit_plan('[]', '[]', '[]')`);
+            return rows.map((row) => row['QUERY PLAN']).join('\n');
+          } finally {
+            await client.query('deallocate commit_plan');
+            await client.query('reset plan_cache_mode');
+          }
+        };
+        const commitMany = async (from, count) => {
+          const commits = [];
+          for (let i = from; i < from + count; i++) {
+            commits.push(growing.commitTransition({ record: record(`o${i}`, 1), expectedSeq: 0, schedule: [], cancel: [], outbox: [{ topic: 't', payload: i }] }).then((o) => o.result));
+          }
+          assert.deepEqual(new Set(await Promise.all(commits)), new Set(['committed']));
+        };
+        try {
+          const prepared = once(growing, 'commit-prepared');
+          await commitMany(0, 2);
+          await prepared;
+          // The store's own vacuum (or autovacuum) counted a nearly empty outbox.
+          await client.query(`vacuum ${s}.outbox`);
+          assert.match(await outboxPlan(), /Seq Scan on outbox o\b/, 'the plan made now scans the outbox');
+          await commitMany(2, 9000);
+          assert.deepEqual(analyzed, [], 'not yet at 10,000 rows');
+          const analyzing = once(growing, 'outbox-analyzed');
+          await commitMany(9002, 1500);
+          await analyzing;
+          assert.equal(analyzed.length, 1, `analyzed once: ${analyzed}`);
+          assert.ok(analyzed[0] >= 10000, `at ${analyzed[0]} rows`);
+          const plan = await outboxPlan();
+          assert.match(plan, /Index (Only )?Scan using outbox_pkey on outbox o\b/, plan);
+          assert.doesNotMatch(plan, /Seq Scan on outbox/, plan);
+        } finally {
+          pg.Client.prototype.query = original;
+          await client.end();
+          await growing.close();
+        }
+      });
     }
 
     if (backend.name === 'embedded') {
