@@ -32,6 +32,7 @@ export { ChartService } from './runtime/chart-service';
 export { ChartCache } from './runtime/chart-cache';
 export { WaitingEvents } from './runtime/waiting-events';
 export { StatementGroup } from './store/statement-group';
+export { TableGrowth } from './store/table-growth';
 export { journeys } from './nodes/delivery';
 export { oneWriteFor } from './nodes/broker-writes';
 export { LiveUpdates, LIVE_UPDATE_INTERVAL_MS } from './nodes/live-updates';

@@ -1,18 +1,17 @@
 import type { Queryable } from '../db';
 
 /**
- * Whether PostgreSQL has statistics of these tables of the schema (an ANALYZE or VACUUM counted
- * them, as autovacuum does within a minute or so of their first writes), with rows in those of
- * `withRows`. Until then a plan made once and reused would be made for empty tables.
+ * The rows the planner counted in these tables of the schema (`reltuples`, set by ANALYZE and
+ * VACUUM; 0 for a table never counted).
  */
-export async function haveStatistics(db: Queryable, schema: string, tables: string[], withRows: string[]): Promise<boolean> {
-  const { rows } = await db.query<{ known: boolean }>(
-    `select count(*) = cardinality($2::text[]) and bool_and(c.relname <> all($3::text[]) or c.reltuples > 0) as known
+export async function plannerRowCounts(db: Queryable, schema: string, tables: string[]): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ relname: string; reltuples: number }>(
+    `select c.relname, greatest(c.reltuples, 0)::float8 as reltuples
        from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = $1 and c.relname = any($2::text[]) and c.reltuples >= 0`,
-    [schema, tables, withRows],
+      where n.nspname = $1 and c.relname = any($2::text[])`,
+    [schema, tables],
   );
-  return rows[0]?.known === true;
+  return new Map(rows.map((row) => [row.relname, Number(row.reltuples)]));
 }
 
 /** Counts the rows of these tables for the planner (ANALYZE; a table we do not own is skipped with a warning). */
