@@ -61,7 +61,10 @@ const smoke = { only: 'a,b', rounds: 1, seconds: 2, charts: 200, window: 100 };
 function parseArgs(argv) {
   const given = {};
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=');
+    // --node-args=--max-semi-space-size=64: the value is everything after the first '='.
+    const eq = argv[i].indexOf('=');
+    const flag = eq < 0 ? argv[i] : argv[i].slice(0, eq);
+    const inline = eq < 0 ? undefined : argv[i].slice(eq + 1);
     const key = flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (!(key in defaults)) throw new Error(`unknown option ${flag}`);
     if (key === 'smoke' || key === 'profile') given[key] = true;
