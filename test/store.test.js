@@ -450,6 +450,10 @@ describe('store: table growth', () => {
     growth.counted('charts', 4_000, addedBefore);
     assert.equal(growth.addedTo('charts'), 700, 'added while it was counted');
     growth.add('timers', 800);
+    growth.add('timers', -400);
+    assert.deepEqual(growth.due(), [], 'timers deleted count against those added');
+    growth.add('timers', 100);
+    assert.deepEqual(growth.due(), ['timers']);
     growth.counted('timers', 0);
     assert.deepEqual([growth.addedTo('timers'), growth.due()], [0, []], 'a drained table counted empty starts again from the floor');
   });

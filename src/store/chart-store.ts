@@ -232,7 +232,11 @@ export class ChartStore extends EventEmitter {
       if (commit.outboxRecord !== undefined || commit.outbox !== undefined) this.outboxWritten++;
       if (commit.expectedSeq === 0) this.growth.add('charts', 1);
       if (commit.eventId !== undefined) this.growth.add('event_ids', 1);
-      this.growth.add('timers', commit.schedule.length);
+      // Timers scheduled less those deleted (cancelled, or fired and not scheduled again): a timer
+      // scheduled again, or a chart's one timer moved, leaves the table as it was.
+      const { fired } = commit;
+      const firedGone = fired !== undefined && !commit.schedule.some((t) => t.id === fired.timerId) && !commit.cancel.includes(fired.timerId);
+      this.growth.add('timers', commit.schedule.length - commit.cancel.length - (firedGone ? 1 : 0));
     });
     this.committedSinceVacuum += committed;
     this.analyzeGrownTables();

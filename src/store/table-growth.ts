@@ -26,10 +26,13 @@ export class TableGrowth {
     return this.tables.has(table);
   }
 
-  /** `rows` more were written to `table` (approximately: rows written again count as new). */
+  /**
+   * `table` has `rows` more (fewer, when negative) as far as this store knows: what its commits
+   * inserted and deleted, not what other processes or clean-ups did.
+   */
   add(table: string, rows: number): void {
     const known = this.tables.get(table);
-    if (known && rows > 0) known.added += rows;
+    if (known) known.added += rows;
   }
 
   /** The tables grown to four times the planner's count, by at least `floor` rows. */
