@@ -62,15 +62,13 @@ export const DEFAULT_VACUUM = { intervalMs: 60_000, transitions: 2_000 };
 export const DEFAULT_TRANSITIONS_KEPT = 20;
 
 /**
- * The tables the group commit looks rows up in by key, besides the outbox (see TableGrowth and
- * ChartStore.analyzeGrownTables), and the rows its commits add to one of them before the store
- * analyzes it (once it holds four times what the planner counted).
+ * The tables the group commit looks rows up in by key, with the rows its commits add to one
+ * before the store analyzes it again, once it holds four times what the planner counted (see
+ * TableGrowth and ChartStore.analyzeGrownTables). The outbox's rows come and go with every
+ * transition: counted net of those delivered, it grows when deliveries stop (the broker away);
+ * from 1,000 it was analyzed four times in an ordinary burst (rows in flight), from 10,000 not.
  */
-const GROWING_TABLES = ['charts', 'event_ids', 'timers'] as const;
-export const GROWTH_ANALYZE_ROWS = 500;
-
-/** Outbox rows waiting before the store analyzes the outbox (see ChartStore.analyzeGrownOutbox). */
-export const OUTBOX_ANALYZE_ROWS = 10_000;
+export const GROWTH_FLOORS = { charts: 500, event_ids: 500, timers: 500, outbox: 10_000 };
 
 /**
  * Under load, transitions that each started a transaction of their own the moment a slot was free
@@ -113,14 +111,8 @@ export class ChartStore extends EventEmitter {
   private vacuumTimer?: NodeJS.Timeout;
   private vacuuming = false;
   /** Rows the store's commits added to the tables they look up by key, since the planner counted them. */
-  private readonly growth = new TableGrowth(GROWING_TABLES, GROWTH_ANALYZE_ROWS);
+  private readonly growth = new TableGrowth(GROWTH_FLOORS);
   private analyzingGrown = false;
-  /** Outbox rows this store's commits wrote and its relay cleared (see {@link analyzeGrownOutbox}). */
-  private outboxWritten = 0;
-  private outboxCleared = 0;
-  /** Outbox rows (as above) when the store last analyzed the outbox. */
-  private outboxAnalyzedAt = 0;
-  private analyzingOutbox = false;
   readonly transitionsKept: number;
   status: StoreStatus = { state: 'connecting', message: 'connecting' };
 
@@ -176,8 +168,8 @@ export class ChartStore extends EventEmitter {
         const db = this.db ?? this.open();
         this.db = db;
         await migrate(db, this.schema);
-        const counts = await plannerRowCounts(db, this.schema, [...GROWING_TABLES]);
-        for (const table of GROWING_TABLES) this.growth.counted(table, counts.get(table) ?? 0, 0);
+        const counts = await plannerRowCounts(db, this.schema, Object.keys(GROWTH_FLOORS));
+        for (const table of Object.keys(GROWTH_FLOORS)) this.growth.counted(table, counts.get(table) ?? 0, 0);
         if (this.backend === 'postgres' && !this.vacuumTimer && !(await autovacuumIsOn(db))) this.startVacuuming();
         return db;
       });
@@ -229,7 +221,7 @@ export class ChartStore extends EventEmitter {
       if (result !== 'committed') return;
       committed++;
       const commit = group[i];
-      if (commit.outboxRecord !== undefined || commit.outbox !== undefined) this.outboxWritten++;
+      if (commit.outboxRecord !== undefined || commit.outbox !== undefined) this.growth.add('outbox', 1);
       if (commit.expectedSeq === 0) this.growth.add('charts', 1);
       if (commit.eventId !== undefined) this.growth.add('event_ids', 1);
       // Timers scheduled less those deleted (cancelled, or fired and not scheduled again): a timer
@@ -240,37 +232,7 @@ export class ChartStore extends EventEmitter {
     });
     this.committedSinceVacuum += committed;
     this.analyzeGrownTables();
-    this.analyzeGrownOutbox();
     return outcomes;
-  }
-
-  /**
-   * Analyzes the outbox when it grew fourfold (from at least {@link OUTBOX_ANALYZE_ROWS} rows) since
-   * the store last did: its deliveries stopped (the broker is away) while commits went on. The
-   * prepared group commit runs one plan, made from what the planner knew when it was made, and one
-   * made while the outbox was nearly empty scans the whole of it for each transition's
-   * earlier-outbox check, until a VACUUM or ANALYZE of the outbox has it made again. Measured here,
-   * one event at a time beside an outage of 1,000 charts' deliveries: 2.3 ms per event, then 6–7 ms
-   * with 10,000–30,000 rows waiting (23 ms with 100,000), against 1.2–1.4 ms with this analyze.
-   * Autovacuum would get there too, or the store's own vacuum where it is off, but up to a minute
-   * later (in that run the store's vacuum ended it at 40,000 rows). Counted from this store's own
-   * commits and clears (other processes' rows are theirs to count).
-   */
-  private analyzeGrownOutbox(): void {
-    if (this.closed || this.analyzingOutbox) return;
-    const rows = this.outboxWritten - this.outboxCleared;
-    if (rows < OUTBOX_ANALYZE_ROWS || rows < 4 * this.outboxAnalyzedAt) return;
-    this.analyzingOutbox = true;
-    this.outboxAnalyzedAt = rows;
-    this.run((db) => analyzeTables(db, this.table, ['outbox'])).then(
-      () => this.emit('outbox-analyzed', rows),
-      () => {
-        // A database in trouble shows on the store's status; a later commit tries again.
-        this.outboxAnalyzedAt = 0;
-      },
-    ).finally(() => {
-      this.analyzingOutbox = false;
-    });
   }
 
   /**
@@ -278,24 +240,36 @@ export class ChartStore extends EventEmitter {
    * four times what the planner counted (see {@link TableGrowth}), so that the plan every
    * connection keeps for the prepared statement is made again for the table as it is. The
    * statement is prepared from the first commit: planned each time instead, it cost 1-2 ms more
-   * per event (bench c's idle p50 3.1 against 1.0-1.1 ms; the planning alone 0.8-1.2 ms). Emits
-   * `tables-analyzed` with the tables.
+   * per event (bench c's idle p50 3.1 against 1.0-1.1 ms; the planning alone 0.8-1.2 ms).
+   *
+   * The outbox likewise, when undelivered rows pile up while commits go on (the broker is away):
+   * with a plan made while it was nearly empty, each transition's earlier-outbox check scanned the
+   * whole outbox. Measured one event at a time beside an outage of 1,000 charts' deliveries: 2.3 ms
+   * per event, then 6-7 ms with 10,000-30,000 rows waiting (23 ms with 100,000), against 1.2-1.4 ms
+   * with this analyze; autovacuum, or the store's own vacuum where it is off, got there up to a
+   * minute later (at 40,000 rows in that run).
+   *
+   * Emits `tables-analyzed` with the tables, and `outbox-analyzed` with the outbox rows counted
+   * when the outbox was among them.
    */
   private analyzeGrownTables(): void {
-    if (this.closed || this.analyzingGrown) return;
-    const due = this.growth.due();
-    if (due.length === 0) return;
+    if (this.closed || this.analyzingGrown || this.growth.due().length === 0) return;
     this.analyzingGrown = true;
     void (async () => {
       try {
-        // A table at a time with a turn of the event loop between, as the vacuum does: PGlite works
-        // in this thread.
-        for (const table of due) {
-          if (this.closed) return;
-          await this.run((db) => this.analyzeCounting(db, [table]));
-          await new Promise((resolve) => setImmediate(resolve));
+        // Again while some grew meanwhile: no commit may come to ask.
+        for (let due = this.growth.due(); due.length > 0; due = this.growth.due()) {
+          const outboxRows = this.growth.addedTo('outbox');
+          // A table at a time with a turn of the event loop between, as the vacuum does: PGlite
+          // works in this thread.
+          for (const table of due) {
+            if (this.closed) return;
+            await this.run((db) => this.analyzeCounting(db, [table]));
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          this.emit('tables-analyzed', due);
+          if (due.includes('outbox')) this.emit('outbox-analyzed', outboxRows);
         }
-        this.emit('tables-analyzed', due);
       } catch {
         // A database in trouble shows on the store's status; a later commit tries again.
       } finally {
@@ -385,9 +359,7 @@ export class ChartStore extends EventEmitter {
 
   async clearOutbox(machineId: string, delivered: Array<{ chartId: string; seq: number }>): Promise<void> {
     await this.run((db) => clearOutbox(db, this.table, machineId, delivered));
-    this.outboxCleared += delivered.length;
-    // Emptied again: the next backlog is measured from here (a vacuum meanwhile may plan for a small outbox).
-    if (this.outboxWritten - this.outboxCleared < this.outboxAnalyzedAt / 4) this.outboxAnalyzedAt = Math.max(0, this.outboxWritten - this.outboxCleared);
+    this.growth.add('outbox', -delivered.length);
   }
 
   renewRelay(owner: string, leaseMs: number): Promise<void> {

@@ -3,22 +3,21 @@
  *
  * A prepared statement runs one plan per connection, made from the planner's count of each table
  * when it was made (`pg_class.reltuples`, kept by ANALYZE and VACUUM) and kept until one of them
- * counts a table again. Made while a table held a few dozen rows (a fresh schema, or autovacuum's
- * first ANALYZE after 50 rows), it scans that table for each transition; made before any count,
- * it may look charts up by machine alone. Either is right for the table then and wrong once it
- * has thousands of rows. Counting a table again whenever it has grown to four times what the
- * planner counted (by at least `floor` rows) keeps every plan one made for a table at least a
- * quarter of its size: a scan of a few hundred rows at worst, and from about 300 rows on, plans
- * that look rows up by key (measured on PostgreSQL 15 with the group commit's tables).
+ * counts a table again. Made while a table held a few dozen rows (a fresh schema, autovacuum's
+ * first ANALYZE after 50 rows, a vacuum of an outbox just emptied), it scans that table for each
+ * transition; made before any count, it may look charts up by machine alone. Either is right for
+ * the table then and wrong once it has thousands of rows. Counting a table again whenever it has
+ * grown to four times what the planner counted (by at least the table's floor) keeps every plan in
+ * use made for at least a quarter of the table: a scan of a few hundred rows at worst, and from
+ * about 300 rows on, plans that look rows up by key (measured on PostgreSQL 15 with the group
+ * commit's tables).
  */
 export class TableGrowth {
-  private readonly tables = new Map<string, { counted: number; added: number }>();
+  private readonly tables = new Map<string, { floor: number; counted: number; added: number }>();
 
-  constructor(
-    tables: readonly string[],
-    private readonly floor: number,
-  ) {
-    for (const table of tables) this.tables.set(table, { counted: 0, added: 0 });
+  /** `floors`: each table followed, with the rows it must have grown by before it is counted again. */
+  constructor(floors: Record<string, number>) {
+    for (const [table, floor] of Object.entries(floors)) this.tables.set(table, { floor, counted: 0, added: 0 });
   }
 
   /** Whether `table` is one of those followed. */
@@ -32,13 +31,20 @@ export class TableGrowth {
    */
   add(table: string, rows: number): void {
     const known = this.tables.get(table);
-    if (known) known.added += rows;
+    if (!known) return;
+    known.added += rows;
+    // Smaller than the planner's count: a plan made meanwhile (a vacuum counting it, autovacuum) may
+    // be for the smaller table, so its growth is measured from here.
+    if (known.added < 0) {
+      known.counted = Math.max(0, known.counted + known.added);
+      known.added = 0;
+    }
   }
 
-  /** The tables grown to four times the planner's count, by at least `floor` rows. */
+  /** The tables grown to four times the planner's count, by at least their floor. */
   due(): string[] {
     const due: string[] = [];
-    for (const [table, { counted, added }] of this.tables) if (added >= Math.max(this.floor, 3 * counted)) due.push(table);
+    for (const [table, { floor, counted, added }] of this.tables) if (added >= Math.max(floor, 3 * counted)) due.push(table);
     return due;
   }
 
