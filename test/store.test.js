@@ -282,7 +282,7 @@ for (const backend of backends) {
       });
     }
 
-    it('prepares the group commit from the first commit, and analyzes the tables it looks up by key as its commits grow them, so the plan kept is made again for their size', async () => {
+    it('prepares the group commit and the read of a chart from the first, and analyzes the tables they look up by key as its commits grow them, so the plans kept are made again for their size', async () => {
       // One session (a pool of one on PostgreSQL; PGlite is one): the plan the store's prepared
       // statement keeps there is the one EXPLAIN EXECUTE shows in it. No vacuum of the store's own
       // during the test: it would count the tables too.
@@ -296,16 +296,21 @@ for (const backend of backends) {
         const results = await Promise.all(Array.from({ length: count }, (_, i) => create(`${prefix}${i}`)));
         assert.deepEqual(new Set(results), new Set(['committed']));
       };
-      const keptPlan = async (name) => {
-        const { rows } = await growing.query(`explain execute "${name.replaceAll('"', '""')}"('[]', '[]', '[]')`);
+      const keptPlan = async (name, args = `'[]', '[]', '[]'`) => {
+        const { rows } = await growing.query(`explain execute "${name.replaceAll('"', '""')}"(${args})`);
         return rows.map((row) => row['QUERY PLAN']).join('\n');
       };
+      const preparedNamed = async (prefix) => (await growing.query(`select name from pg_prepared_statements where name like $1`, [`${prefix}%`])).rows.map((row) => row.name);
       try {
         assert.equal(await create('p'), 'committed');
-        const statements = (await growing.query(`select name from pg_prepared_statements where name like 'xstate-commit%'`)).rows;
-        assert.equal(statements.length, 1, 'prepared from the first commit');
-        const { name } = statements[0];
+        const commits = await preparedNamed('xstate-commit');
+        assert.equal(commits.length, 1, 'prepared from the first commit');
+        const [name] = commits;
         assert.match(name, new RegExp(`^xstate-commit:"${config.schema}":[0-9a-f]{12}$`), 'under a name with a digest of its text');
+        assert.equal((await growing.loadStoredChart('M', 'p', 'p-1')).eventApplied, true);
+        const [load] = await preparedNamed('xstate-load-chart');
+        assert.match(load ?? '', new RegExp(`^xstate-load-chart:"${config.schema}":[0-9a-f]{12}$`), 'the read of one chart, prepared from the first');
+        const loadPlan = () => keptPlan(load, `'M', 'p', 'p-1'`);
         // Twenty charts counted (autovacuum's first ANALYZE comes after 50 rows; the store's vacuum
         // counts what it finds): the plan made now scans them, right for twenty rows.
         await createMany('a', 20);
@@ -313,6 +318,8 @@ for (const backend of backends) {
         await growing.query('set plan_cache_mode = force_generic_plan');
         assert.equal(await create('b'), 'committed');
         assert.match(await keptPlan(name), /Seq Scan on charts c\b/, 'the plan made for twenty charts');
+        assert.equal((await growing.loadStoredChart('M', 'b', 'b-1')).eventApplied, true);
+        assert.match(await loadPlan(), /Seq Scan on charts c\b/, 'the read, likewise');
         assert.deepEqual(analyzed, []);
         // The store's commits add 600 charts, each with an event id and a timer.
         const analyzing = once(growing, 'tables-analyzed');
@@ -324,6 +331,9 @@ for (const backend of backends) {
         assert.match(plan, /Index Only Scan using event_ids_pkey on event_ids x\b/, plan);
         assert.match(plan, /Index Scan using timers_pkey on timers t\b/, plan);
         assert.doesNotMatch(plan, /Seq Scan on (charts|event_ids|timers)\b|hashed SubPlan/, plan);
+        const read = await loadPlan();
+        assert.match(read, /Index Scan using charts_pkey on charts c\b/, read);
+        assert.match(read, /Index Only Scan using event_ids_pkey on event_ids e\b/, read);
       } finally {
         await growing.query('reset plan_cache_mode');
         await growing.close();
