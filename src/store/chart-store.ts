@@ -264,7 +264,7 @@ export class ChartStore extends EventEmitter {
           // works in this thread.
           for (const table of due) {
             if (this.closed) return;
-            await this.run((db) => this.analyzeCounting(db, [table]));
+            await this.run((db) => this.analyzeCounting(db, table));
             await new Promise((resolve) => setImmediate(resolve));
           }
           this.emit('tables-analyzed', due);
@@ -278,17 +278,13 @@ export class ChartStore extends EventEmitter {
     })();
   }
 
-  /** Analyzes tables, and keeps the planner's new count of those the store follows (see {@link TableGrowth}). */
-  private async analyzeCounting(db: Queryable, tables: string[]): Promise<void> {
-    const addedBefore = tables.map((table) => this.growth.addedTo(table));
-    await analyzeTables(db, this.table, tables);
-    const followed = tables.filter((table) => this.growth.follows(table));
-    if (followed.length === 0) return;
-    const counts = await plannerRowCounts(db, this.schema, followed);
-    tables.forEach((table, i) => {
-      const rows = counts.get(table);
-      if (rows !== undefined) this.growth.counted(table, rows, addedBefore[i]);
-    });
+  /** Analyzes a table, and keeps the planner's new count of it when the store follows it (see {@link TableGrowth}). */
+  private async analyzeCounting(db: Queryable, table: string): Promise<void> {
+    const addedBefore = this.growth.addedTo(table);
+    await analyzeTables(db, this.table, [table]);
+    if (!this.growth.follows(table)) return;
+    const rows = (await plannerRowCounts(db, this.schema, [table])).get(table);
+    if (rows !== undefined) this.growth.counted(table, rows, addedBefore);
   }
 
   /**
@@ -306,7 +302,7 @@ export class ChartStore extends EventEmitter {
       // thread, and `vacuum (analyze)` of the six tables in one statement held every event and
       // message of the process for 300 ms (bench a's tables after 50,000 transitions).
       for (const table of CHURNING_TABLES) {
-        for (const step of [(db: Db) => vacuumTable(db, this.table, table), (db: Db) => this.analyzeCounting(db, [table])]) {
+        for (const step of [(db: Db) => vacuumTable(db, this.table, table), (db: Db) => this.analyzeCounting(db, table)]) {
           if (this.closed) return;
           await this.run(step);
           await new Promise((resolve) => setImmediate(resolve));

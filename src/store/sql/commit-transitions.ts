@@ -222,7 +222,7 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
     // a VACUUM or ANALYZE happened to replace it; the guards above do not cover every such plan (on
     // near-empty tables one looked charts up through charts_by_state by machine alone, and one
     // made after a table of a few dozen rows was analyzed scans it). So the caller that prepares it
-    // has the tables analyzed again as they grow (ChartStore.analyzeGrownTables and the outbox's).
+    // has the tables analyzed again as they grow (ChartStore.analyzeGrownTables).
     options.prepared ? { name: `xstate-commit:${schema}` } : undefined,
   );
   const earlierOutbox = new Map(written.map((row) => [Number(row.i), row.earlier_outbox]));

@@ -38,6 +38,8 @@ export async function loadStoredChart(db: Queryable, schema: string, machineId: 
             $3::text is not null and exists (select 1 from ${schema}.event_ids e where e.machine_id = c.machine_id and e.chart_id = c.chart_id and e.event_id = $3) as event_applied
        from ${schema}.charts c where c.machine_id = $1 and c.chart_id = $2`,
     [machineId, chartId, eventId ?? null],
+    // Read for every cold event: parsed and planned once per connection (on PGlite, in Node-RED's
+    // thread), its plan kept fit for the tables' size as the group commit's is.
     { name: `xstate-load-chart:${schema}` },
   );
   return rows[0] ? storedChartOf(rows[0]) : undefined;
