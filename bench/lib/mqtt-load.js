@@ -2,6 +2,7 @@
 // The bench's MQTT client: publishes events and watches the state messages that answer them. Lean
 // on purpose (it shares the CPU with Node-RED): no message log, JSON parsed only to measure latency.
 // test/support/mqtt-client.js records every message, which suits tests, not load.
+const fs = require('node:fs');
 const mqtt = require('mqtt');
 const { performance } = require('node:perf_hooks');
 const { percentile } = require('./stats');
@@ -119,12 +120,16 @@ class LoadClient {
   async atRate({ prefix, chartIds, rate, seconds, tag }) {
     const sentAt = new Map();
     const latencies = [];
+    // BENCH_LATENCY_TRACE=<file>: when each answer came (ms since the epoch) and its latency, written
+    // once the run is over, to line the slow ones up with other traces (bench/tools/latency-timeline.js).
+    const answeredAt = process.env.BENCH_LATENCY_TRACE ? [] : undefined;
     this.onState = (topic, payload) => {
       if (!topic.startsWith(`${prefix}/`)) return;
       const id = eventIdOf(payload);
       const at = sentAt.get(id);
       if (at === undefined) return;
       latencies.push(performance.now() - at);
+      answeredAt?.push(Date.now());
       sentAt.delete(id);
     };
     const started = performance.now();
@@ -148,6 +153,7 @@ class LoadClient {
     const waitFrom = performance.now();
     while (sentAt.size > 0 && performance.now() - waitFrom < STALL_MS) await new Promise((resolve) => setTimeout(resolve, 20));
     this.onState = () => {};
+    if (answeredAt) fs.appendFileSync(process.env.BENCH_LATENCY_TRACE, answeredAt.map((t, i) => `${tag} ${t} ${latencies[i].toFixed(2)}\n`).join(''));
     return { latencies, rate: sent / sendSeconds, unanswered: sentAt.size };
   }
 
