@@ -16,7 +16,7 @@ import { countCharts } from './sql/count-charts';
 import { listCharts, type ChartSummary } from './sql/list-charts';
 import { chartDetail, type ChartDetail } from './sql/chart-detail';
 import { deleteChart, type DeletedChart } from './sql/delete-chart';
-import { chartKeyOf, commitTransitions, landedBefore, type CommitOutcome, type TransitionCommit } from './sql/commit-transitions';
+import { chartKeyOf, commitTransitions, firedTimerDeleted, landedBefore, type CommitOutcome, type TransitionCommit } from './sql/commit-transitions';
 import { StatementGroup } from './statement-group';
 import { CHURNING_TABLES, vacuumTable } from './sql/vacuum';
 import { autovacuumIsOn } from './sql/autovacuum-setting';
@@ -226,9 +226,7 @@ export class ChartStore extends EventEmitter {
       if (commit.eventId !== undefined) this.growth.add('event_ids', 1);
       // Timers scheduled less those deleted (cancelled, or fired and not scheduled again): a timer
       // scheduled again, or a chart's one timer moved, leaves the table as it was.
-      const { fired } = commit;
-      const firedGone = fired !== undefined && !commit.schedule.some((t) => t.id === fired.timerId) && !commit.cancel.includes(fired.timerId);
-      this.growth.add('timers', commit.schedule.length - commit.cancel.length - (firedGone ? 1 : 0));
+      this.growth.add('timers', commit.schedule.length - commit.cancel.length - (firedTimerDeleted(commit) === undefined ? 0 : 1));
     });
     this.committedSinceVacuum += committed;
     this.analyzeGrownTables();

@@ -64,6 +64,16 @@ export interface CommitOutcome {
   earlierOutbox: boolean;
 }
 
+/**
+ * The fired timer a transition deletes: the one it consumed, unless it schedules that timer again
+ * (the upsert replaces the row) or cancels it (deleted once, as a cancel).
+ */
+export function firedTimerDeleted(commit: TransitionCommit): string | undefined {
+  const timerId = commit.fired?.timerId;
+  if (timerId === undefined || commit.schedule.some((t) => t.id === timerId) || commit.cancel.includes(timerId)) return undefined;
+  return timerId;
+}
+
 /** A chart's log is trimmed to its retention every this many transitions (cheaper than every time). */
 const TRIM_LOG_EVERY = 10;
 
@@ -132,7 +142,8 @@ export async function commitTransitions(db: Queryable, schema: string, commits: 
   const deletes: Array<{ i: number; timer_id: string }> = [];
   commits.forEach((c, i) => {
     for (const timerId of c.cancel) deletes.push({ i, timer_id: timerId });
-    if (c.fired && !c.schedule.some((t) => t.id === c.fired?.timerId) && !c.cancel.includes(c.fired.timerId)) deletes.push({ i, timer_id: c.fired.timerId });
+    const fired = firedTimerDeleted(c);
+    if (fired !== undefined) deletes.push({ i, timer_id: fired });
   });
   const schedules = commits.flatMap((c, i) => c.schedule.map((timer) => ({ i, timer_id: timer.id, event: timer.event, delay_ms: timer.delayMs })));
 
