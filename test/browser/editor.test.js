@@ -54,6 +54,27 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
   let definition;
   /** Comms messages of the chart node's topic, as the editor's websocket received them. */
   const comms = [];
+  /** Looks of {@link commsUntil} waiting for a comms message, each made again as one arrives. */
+  const commsWaiters = new Set();
+  /** Resolves once the editor's websocket received a comms message that `matches`; rejects after `timeoutMs`. */
+  const commsUntil = (matches, timeoutMs, what) =>
+    new Promise((resolve, reject) => {
+      const look = () => {
+        if (!comms.some(matches)) return;
+        stop();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`no comms message ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const stop = () => {
+        clearTimeout(timer);
+        commsWaiters.delete(look);
+      };
+      commsWaiters.add(look);
+      look();
+    });
   /** Requests the editor made for one chart's details. */
   const detailRequests = [];
 
@@ -80,6 +101,7 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
               return;
             }
             for (const m of Array.isArray(messages) ? messages : []) if (m.topic?.startsWith(TOPIC)) comms.push({ at: Date.now(), topic: m.topic, data: m.data });
+            for (const look of [...commsWaiters]) look();
           }),
         );
         p.on('request', (request) => /\/xstate-chart\/[^/]+\/charts\/[^/?]+$/.test(request.url()) && request.method() === 'GET' && detailRequests.push({ at: Date.now(), url: request.url() }));
@@ -347,7 +369,10 @@ describeIf(chromiumMissing, 'editor in a browser: chart dialog, xstate sidebar, 
     const ended = Date.now();
     // The last change of the burst still reaches the editor (the throttle sends the latest).
     await page.waitForFunction((seq) => document.querySelector('li[data-chart-id="burst-1"]')?.title.includes(`seq ${seq},`), BURST + 1, { timeout: 5000 });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // The list may show the final seq from a read of its own before the throttle's last comms
+    // message arrives: that message is waited for (a fixed wait alone was sometimes too short).
+    await commsUntil((m) => m.topic === topic && m.data.seq === BURST + 1, 5000, `with seq ${BURST + 1}`);
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // time must pass: no more may come, within the bound below
     const seconds = (ended - started) / 1000;
     const during = comms.filter((m) => m.topic === topic && m.at >= started);
     console.log(`      ${BURST} events in ${seconds.toFixed(1)} s: ${during.length} comms messages, ${detailRequests.filter((r) => r.at >= started).length} detail requests`);
